@@ -1,0 +1,95 @@
+// Package api is the HTTP face of the service: the bank's Case API on Fiber v2,
+// with bearer-token auth and RFC 9457 errors from one handler.
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"go.uber.org/zap"
+)
+
+// Root is the URL root of the Case API.
+const Root = "/v1/case"
+
+// maxBodyBytes bounds request bodies; larger ones get 413.
+const maxBodyBytes = 1 << 20
+
+// Options are the dependencies of the API.
+type Options struct {
+	Cases          Cases
+	Verifier       *TokenVerifier
+	Logger         *zap.Logger
+	RequestTimeout time.Duration
+	// Now is the clock used to judge callback times; time.Now if nil.
+	Now func() time.Time
+}
+
+// New builds the Fiber app serving the Case API.
+func New(opts Options) *fiber.App {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	handleError := errorHandler(opts.Logger)
+	app := fiber.New(fiber.Config{
+		AppName:               "case-api",
+		ErrorHandler:          handleError,
+		BodyLimit:             maxBodyBytes,
+		ReadTimeout:           opts.RequestTimeout,
+		WriteTimeout:          opts.RequestTimeout,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
+	})
+	app.Use(requestid.New())
+	app.Use(accessLog(opts.Logger, handleError))
+	app.Use(recover.New())
+	app.Use(withDeadline(opts.RequestTimeout))
+
+	h := &handlers{cases: opts.Cases, now: opts.Now}
+	v1 := app.Group(Root, opts.Verifier.authenticate)
+	v1.Get("/cases", h.listCases)
+	v1.Get("/cases/:caseID", h.getCase)
+	v1.Get("/cases/:caseID/history", h.caseHistory)
+	v1.Put("/cases/:caseID", h.updateCase)
+	v1.Delete("/cases/:caseID", h.closeCase)
+	v1.Post("/cases/:caseID/attachments", h.addAttachment)
+	v1.Delete("/cases/:caseID/attachments/:fileID", h.removeAttachment)
+	v1.Post("/complaints", h.createComplaint)
+	v1.Post("/service-requests", h.createServiceRequest)
+	v1.Post("/callback-requests", h.createCallbackRequest)
+	return app
+}
+
+// withDeadline gives every request a context that ends after timeout; it is
+// passed down to Temporal and Postgres calls.
+func withDeadline(timeout time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), timeout)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}
+
+// accessLog logs each request once, after the error handler has set its status.
+func accessLog(logger *zap.Logger, handleError fiber.ErrorHandler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		if err := c.Next(); err != nil {
+			if err := handleError(c, err); err != nil {
+				return err
+			}
+		}
+		logger.Info("Request",
+			zap.String("request-id", requestID(c)),
+			zap.String("method", c.Method()),
+			zap.String("path", c.Path()),
+			zap.Int("status", c.Response().StatusCode()),
+			zap.Duration("duration", time.Since(start)),
+		)
+		return nil
+	}
+}

@@ -1,0 +1,329 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/store"
+	"github.com/bank/caseservice/workflows"
+)
+
+// Cases is what the handlers need done; caseops.Service does it.
+type Cases interface {
+	Register(ctx context.Context, c casefile.Case) (string, error)
+	Progress(ctx context.Context, caseID string, req workflows.ProgressRequest) (workflows.Result, error)
+	Close(ctx context.Context, caseID string, req workflows.CloseRequest) (workflows.Result, error)
+	AddAttachment(ctx context.Context, caseID string, req workflows.AddAttachmentRequest) (workflows.Result, error)
+	RemoveAttachment(ctx context.Context, caseID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error)
+	Case(ctx context.Context, caseID string) (casefile.Case, error)
+	List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error)
+	History(ctx context.Context, caseID string, page store.Page) (store.HistoryPage, error)
+}
+
+type handlers struct {
+	cases Cases
+	now   func() time.Time
+}
+
+func (h *handlers) createComplaint(c *fiber.Ctx) error {
+	return h.createCase(c, casefile.ClassComplaint)
+}
+
+func (h *handlers) createServiceRequest(c *fiber.Ctx) error {
+	return h.createCase(c, casefile.ClassServiceRequest)
+}
+
+func (h *handlers) createCase(c *fiber.Ctx, class casefile.Class) error {
+	var req caseRequest
+	if err := decodeBody(c, &req, false); err != nil {
+		return err
+	}
+	var v validator
+	req.validate(&v)
+	if err := v.err(); err != nil {
+		return err
+	}
+	who := principalOf(c)
+	id, err := h.cases.Register(c.UserContext(), casefile.Case{
+		ID:                   req.CaseID,
+		Class:                class,
+		Type:                 orDefault(req.CaseType, string(class)),
+		RegisteredByID:       orDefault(req.RegisteredByID, who.Subject),
+		RegisteredByName:     orDefault(req.RegisteredByName, who.displayName()),
+		CustomerID:           req.CustomerID,
+		CustomerName:         req.CustomerName,
+		CustomerIdentNum:     req.CustomerIdentNum,
+		Importance:           orDefault(req.Importance, casefile.ImportanceDefault),
+		Details:              req.Details,
+		ArrangementNum:       req.ArrangementNum,
+		CommReason:           req.CommReason,
+		CommReplyAddress:     req.CommReplyAddress,
+		CommReplyAddressCode: req.CommReplyAddressCode,
+		CommType:             req.CommType,
+		RelCaseID:            req.RelCaseID,
+	})
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(recordStatus{ID: id, CreatedRecordStatus: statusCreated})
+}
+
+func (h *handlers) createCallbackRequest(c *fiber.Ctx) error {
+	var req callbackRequest
+	if err := decodeBody(c, &req, false); err != nil {
+		return err
+	}
+	var v validator
+	at := req.validate(&v, h.now())
+	if err := v.err(); err != nil {
+		return err
+	}
+	who := principalOf(c)
+	id, err := h.cases.Register(c.UserContext(), casefile.Case{
+		Class:            casefile.ClassCallbackRequest,
+		Type:             string(casefile.ClassCallbackRequest),
+		RegisteredByID:   who.Subject,
+		RegisteredByName: who.displayName(),
+		CustomerID:       req.PartyID,
+		Importance:       casefile.ImportanceDefault,
+		CallbackAt:       &at,
+		Categorry:        req.Categorry,
+	})
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(recordStatus{ID: id, CreatedRecordStatus: statusCreated})
+}
+
+func (h *handlers) getCase(c *fiber.Ctx) error {
+	id, err := caseIDParam(c)
+	if err != nil {
+		return err
+	}
+	found, err := h.cases.Case(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewOfCase(found))
+}
+
+func (h *handlers) listCases(c *fiber.Ctx) error {
+	var v validator
+	q := newQuery(c, &v, "page-number", "page-size", "state", "case-type", "customer-id")
+	page := q.page(20)
+	filter := store.CaseFilter{
+		State:      q.state("state"),
+		CaseType:   q.text("case-type", maxIDLen),
+		CustomerID: q.text("customer-id", maxIDLen),
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	found, err := h.cases.List(c.UserContext(), filter, page)
+	if err != nil {
+		return err
+	}
+	items := make([]caseView, 0, len(found.Cases))
+	for _, fc := range found.Cases {
+		items = append(items, viewOfCase(fc))
+	}
+	return c.JSON(newPageView(items, found.Total, page.Number, page.Size))
+}
+
+func (h *handlers) caseHistory(c *fiber.Ctx) error {
+	id, err := caseIDParam(c)
+	if err != nil {
+		return err
+	}
+	var v validator
+	page := newQuery(c, &v, "page-number", "page-size").page(100)
+	if err := v.err(); err != nil {
+		return err
+	}
+	found, err := h.cases.History(c.UserContext(), id, page)
+	if err != nil {
+		return err
+	}
+	items := make([]historyView, 0, len(found.Entries))
+	for _, e := range found.Entries {
+		items = append(items, viewOfHistory(e))
+	}
+	return c.JSON(newPageView(items, found.Total, page.Number, page.Size))
+}
+
+func (h *handlers) updateCase(c *fiber.Ctx) error {
+	id, err := caseIDParam(c)
+	if err != nil {
+		return err
+	}
+	var req progressRequest
+	if err := decodeBody(c, &req, false); err != nil {
+		return err
+	}
+	var v validator
+	req.validate(&v, id)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if _, err := h.cases.Progress(c.UserContext(), id, workflows.ProgressRequest{
+		Editor:     editorOf(c, req.UpdatedByID, req.UpdatedByName),
+		CaseType:   req.CaseType,
+		State:      casefile.State(req.State),
+		Resolution: req.Resolution,
+	}); err != nil {
+		return err
+	}
+	return c.JSON(recordStatus{ID: id, CreatedRecordStatus: statusUpdated})
+}
+
+func (h *handlers) closeCase(c *fiber.Ctx) error {
+	id, err := caseIDParam(c)
+	if err != nil {
+		return err
+	}
+	var req closeRequest
+	if err := decodeBody(c, &req, true); err != nil {
+		return err
+	}
+	var v validator
+	req.validate(&v, id)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if _, err := h.cases.Close(c.UserContext(), id, workflows.CloseRequest{
+		Editor:     editorOf(c, req.UpdatedByID, req.UpdatedByName),
+		CaseType:   req.CaseType,
+		Resolution: req.Resolution,
+	}); err != nil {
+		return err
+	}
+	return c.JSON(recordStatus{ID: id, CreatedRecordStatus: statusClosed})
+}
+
+func (h *handlers) addAttachment(c *fiber.Ctx) error {
+	id, err := caseIDParam(c)
+	if err != nil {
+		return err
+	}
+	var req attachmentRequest
+	if err := decodeBody(c, &req, false); err != nil {
+		return err
+	}
+	var v validator
+	req.validate(&v, id)
+	if err := v.err(); err != nil {
+		return err
+	}
+	result, err := h.cases.AddAttachment(c.UserContext(), id, workflows.AddAttachmentRequest{
+		Editor:     editorOf(c, "", ""),
+		FileID:     req.FileID,
+		FileName:   req.FileName,
+		CustomerID: req.CustomerID,
+	})
+	if err != nil {
+		return err
+	}
+	status := statusCreated
+	if !result.Recorded {
+		status = statusUnchanged
+	}
+	return c.JSON(recordStatus{ID: req.FileID, CreatedRecordStatus: status})
+}
+
+func (h *handlers) removeAttachment(c *fiber.Ctx) error {
+	id, err := caseIDParam(c)
+	if err != nil {
+		return err
+	}
+	fileID := c.Params("fileID")
+	var v validator
+	v.text("file-id", fileID, maxFileIDLen)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if _, err := h.cases.RemoveAttachment(c.UserContext(), id, workflows.RemoveAttachmentRequest{
+		Editor: editorOf(c, "", ""),
+		FileID: fileID,
+	}); err != nil {
+		return err
+	}
+	return c.JSON(recordStatus{ID: fileID, CreatedRecordStatus: statusDeleted})
+}
+
+func caseIDParam(c *fiber.Ctx) (string, error) {
+	id := c.Params("caseID")
+	if !casefile.ValidID(id) {
+		return "", &validationError{params: []invalidParam{{Name: "case-id", Reason: `must be "WI" followed by 10 digits`}}}
+	}
+	return id, nil
+}
+
+// editorOf is who makes a change: the body's names where given, else the token's.
+func editorOf(c *fiber.Ctx, id, name string) workflows.Editor {
+	who := principalOf(c)
+	return workflows.Editor{ID: orDefault(id, who.Subject), Name: orDefault(name, who.displayName())}
+}
+
+func (p principal) displayName() string { return orDefault(p.Name, p.Subject) }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// query reads and checks query parameters, refusing ones it does not know.
+type query struct {
+	c *fiber.Ctx
+	v *validator
+}
+
+func newQuery(c *fiber.Ctx, v *validator, known ...string) query {
+	c.Context().QueryArgs().VisitAll(func(key, _ []byte) {
+		if !slices.Contains(known, string(key)) {
+			v.add(string(key), "is not a query parameter of this operation")
+		}
+	})
+	return query{c: c, v: v}
+}
+
+const maxPageSize = 100
+
+func (q query) page(defaultSize int) store.Page {
+	return store.Page{
+		Number: q.positive("page-number", 1, 1<<20),
+		Size:   q.positive("page-size", defaultSize, maxPageSize),
+	}
+}
+
+func (q query) positive(name string, def, max int) int {
+	raw := q.c.Query(name)
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > max {
+		q.v.add(name, "must be a whole number from 1 to "+strconv.Itoa(max))
+		return def
+	}
+	return n
+}
+
+func (q query) text(name string, maxLen int) string {
+	s := q.c.Query(name)
+	q.v.text(name, s, maxLen)
+	return s
+}
+
+func (q query) state(name string) casefile.State {
+	s := casefile.State(q.c.Query(name))
+	oneOf(q.v, name, s, casefile.States)
+	return s
+}

@@ -1,0 +1,258 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bank/caseservice/casefile"
+)
+
+// Field length limits, in characters (documented in the README).
+const (
+	maxIDLen      = 64
+	maxNameLen    = 200
+	maxTextLen    = 4000
+	maxAddressLen = 320
+	maxFileIDLen  = 128
+	maxFileName   = 255
+)
+
+// caseRequest is the body of POST /complaints and POST /service-requests.
+type caseRequest struct {
+	CaseID               string `json:"case-id"`
+	RegisteredByID       string `json:"registered-by-id"`
+	RegisteredByName     string `json:"registered-by-name"`
+	CustomerID           string `json:"customer-id"`
+	CustomerName         string `json:"customer-name"`
+	CustomerIdentNum     string `json:"customer-ident-num"`
+	Importance           string `json:"importance"`
+	Details              string `json:"details"`
+	ArrangementNum       string `json:"arrangement-num"`
+	CommReason           string `json:"comm-reason"`
+	CommReplyAddress     string `json:"comm-reply-address"`
+	CommReplyAddressCode string `json:"comm-reply-address-code"`
+	CommType             string `json:"comm-type"`
+	CaseType             string `json:"case-type"`
+	RelCaseID            string `json:"rel-case-id"`
+}
+
+func (r *caseRequest) validate(v *validator) {
+	v.caseID("case-id", r.CaseID, false)
+	v.text("registered-by-id", r.RegisteredByID, maxIDLen)
+	v.text("registered-by-name", r.RegisteredByName, maxNameLen)
+	v.required("customer-id", r.CustomerID)
+	v.text("customer-id", r.CustomerID, maxIDLen)
+	v.text("customer-name", r.CustomerName, maxNameLen)
+	v.text("customer-ident-num", r.CustomerIdentNum, maxIDLen)
+	oneOf(v, "importance", r.Importance, casefile.Importances)
+	v.text("details", r.Details, maxTextLen)
+	v.text("arrangement-num", r.ArrangementNum, maxIDLen)
+	v.text("comm-reason", r.CommReason, maxNameLen)
+	v.text("comm-reply-address", r.CommReplyAddress, maxAddressLen)
+	v.text("comm-reply-address-code", r.CommReplyAddressCode, maxIDLen)
+	oneOf(v, "comm-type", r.CommType, casefile.CommTypes)
+	v.text("case-type", r.CaseType, maxIDLen)
+	v.caseID("rel-case-id", r.RelCaseID, false)
+}
+
+// callbackRequest is the body of POST /callback-requests.
+type callbackRequest struct {
+	CallbackRequestTime string `json:"callback-request-time"`
+	Categorry           string `json:"categorry"`
+	PartyID             string `json:"party-id"`
+}
+
+// Callback times may lie this far in the past (clock skew, slow clients) or
+// this far ahead.
+const (
+	callbackPastTolerance = time.Minute
+	callbackHorizon       = 366 * 24 * time.Hour
+)
+
+func (r *callbackRequest) validate(v *validator, now time.Time) time.Time {
+	v.required("callback-request-time", r.CallbackRequestTime)
+	v.required("categorry", r.Categorry)
+	oneOf(v, "categorry", r.Categorry, casefile.Categories)
+	v.required("party-id", r.PartyID)
+	v.text("party-id", r.PartyID, maxIDLen)
+	if r.CallbackRequestTime == "" {
+		return time.Time{}
+	}
+	at, err := time.Parse(time.RFC3339Nano, r.CallbackRequestTime)
+	switch {
+	case err != nil:
+		v.add("callback-request-time", "must be an RFC 3339 time such as 2015-12-22T13:33:17.588Z")
+	case at.Before(now.Add(-callbackPastTolerance)):
+		v.add("callback-request-time", "is in the past")
+	case at.After(now.Add(callbackHorizon)):
+		v.add("callback-request-time", "is more than a year ahead")
+	}
+	return at.UTC()
+}
+
+// progressRequest is the body of PUT /cases/{case-id}.
+type progressRequest struct {
+	CaseType      string `json:"case-type"`
+	CaseID        string `json:"case-id"`
+	UpdatedByID   string `json:"updated-by-id"`
+	UpdatedByName string `json:"updated-by-name"`
+	Resolution    string `json:"resolution"`
+	State         string `json:"state"`
+}
+
+func (r *progressRequest) validate(v *validator, pathID string) {
+	v.sameCase("case-id", r.CaseID, pathID)
+	v.text("case-type", r.CaseType, maxIDLen)
+	v.text("updated-by-id", r.UpdatedByID, maxIDLen)
+	v.text("updated-by-name", r.UpdatedByName, maxNameLen)
+	v.text("resolution", r.Resolution, maxTextLen)
+	oneOf(v, "state", casefile.State(r.State), []casefile.State{casefile.StateAccepted, casefile.StateResolved})
+}
+
+// closeRequest is the body of DELETE /cases/{case-id}.
+type closeRequest struct {
+	CaseType      string `json:"case-type"`
+	CaseID        string `json:"case-id"`
+	UpdatedByID   string `json:"updated-by-id"`
+	UpdatedByName string `json:"updated-by-name"`
+	Resolution    string `json:"resolution"`
+}
+
+func (r *closeRequest) validate(v *validator, pathID string) {
+	v.sameCase("case-id", r.CaseID, pathID)
+	v.text("case-type", r.CaseType, maxIDLen)
+	v.text("updated-by-id", r.UpdatedByID, maxIDLen)
+	v.text("updated-by-name", r.UpdatedByName, maxNameLen)
+	v.text("resolution", r.Resolution, maxTextLen)
+}
+
+// attachmentRequest is the body of POST /cases/{case-id}/attachments.
+type attachmentRequest struct {
+	CaseID     string `json:"case-id"`
+	FileID     string `json:"file-id"`
+	FileName   string `json:"file-name"`
+	CustomerID string `json:"customer-id"`
+}
+
+func (r *attachmentRequest) validate(v *validator, pathID string) {
+	v.sameCase("case-id", r.CaseID, pathID)
+	v.required("file-id", r.FileID)
+	v.text("file-id", r.FileID, maxFileIDLen)
+	v.required("file-name", r.FileName)
+	v.text("file-name", r.FileName, maxFileName)
+	v.text("customer-id", r.CustomerID, maxIDLen)
+}
+
+// validator collects every problem of a request before answering.
+type validator struct{ params []invalidParam }
+
+func (v *validator) add(name, reason string) {
+	v.params = append(v.params, invalidParam{Name: name, Reason: reason})
+}
+
+func (v *validator) err() error {
+	if len(v.params) == 0 {
+		return nil
+	}
+	return &validationError{params: v.params}
+}
+
+func (v *validator) required(name, value string) {
+	if strings.TrimSpace(value) == "" {
+		v.add(name, "is required")
+	}
+}
+
+func (v *validator) text(name, value string, maxLen int) {
+	if n := utf8.RuneCountInString(value); n > maxLen {
+		v.add(name, fmt.Sprintf("is %d characters long; at most %d are allowed", n, maxLen))
+	}
+	if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' }) {
+		v.add(name, "contains control characters")
+	}
+}
+
+// oneOf accepts an empty value or one of allowed.
+func oneOf[T ~string](v *validator, name string, value T, allowed []T) {
+	if value == "" || slices.Contains(allowed, value) {
+		return
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	v.add(name, "must be one of "+strings.Join(names, ", "))
+}
+
+func (v *validator) caseID(name, value string, required bool) {
+	if value == "" {
+		if required {
+			v.add(name, "is required")
+		}
+		return
+	}
+	if !casefile.ValidID(value) {
+		v.add(name, `must be "WI" followed by 10 digits`)
+	}
+}
+
+func (v *validator) sameCase(name, value, pathID string) {
+	if value != "" && value != pathID {
+		v.add(name, "must match the case id in the path")
+	}
+}
+
+// decodeBody reads a JSON object into dst strictly: unknown fields, wrong
+// types and trailing data are refused. An empty body is allowed only if optional.
+func decodeBody(c *fiber.Ctx, dst any, optional bool) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return badRequest("A JSON request body is required.")
+	}
+	mediaType, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || (mediaType != fiber.MIMEApplicationJSON && !strings.HasSuffix(mediaType, "+json")) {
+		return &clientError{status: fiber.StatusUnsupportedMediaType, detail: "The request body must be application/json."}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return badRequest(describeDecodeError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("The request body must hold a single JSON object.")
+	}
+	return nil
+}
+
+// describeDecodeError says what is wrong with a body without echoing it.
+func describeDecodeError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fmt.Sprintf("Field %q must be a %s.", typeErr.Field, typeErr.Type.Kind())
+	case errors.As(err, &typeErr):
+		return "The request body must be a JSON object."
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("The request body is not valid JSON (at byte %d).", syntaxErr.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Sprintf("Field %s is not part of this request.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "The request body ends before the JSON object does."
+	default:
+		return "The request body is not a valid JSON object for this request."
+	}
+}

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/bank/caseservice/casefile"
+)
+
+// timestamp renders times as RFC 3339 in UTC with milliseconds; the guide's
+// examples carry no zone, which is ambiguous for a bank spanning zones.
+type timestamp time.Time
+
+const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func (t timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
+}
+
+func timestampOf(t *time.Time) *timestamp {
+	if t == nil {
+		return nil
+	}
+	ts := timestamp(*t)
+	return &ts
+}
+
+// null renders an empty string as JSON null, as the guide does for absent values.
+func null(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// recordStatus is the guide's answer to every write.
+type recordStatus struct {
+	ID                  string `json:"id"`
+	CreatedRecordStatus string `json:"created-record-status"`
+}
+
+// Values of created-record-status.
+const (
+	statusCreated   = "Created"
+	statusUpdated   = "Updated"
+	statusClosed    = "Closed"
+	statusDeleted   = "Deleted"
+	statusUnchanged = "Unchanged"
+)
+
+type attachmentView struct {
+	FileID     string    `json:"file-id"`
+	FileName   string    `json:"file-name"`
+	CustomerID *string   `json:"customer-id"`
+	AddedAt    timestamp `json:"added-at"`
+}
+
+// caseView is the guide's case shape; the fields after attachments are additive.
+type caseView struct {
+	CaseID               string           `json:"case-id"`
+	CaseType             string           `json:"case-type"`
+	CaseClass            string           `json:"case-class"`
+	RegisteredByID       *string          `json:"registered-by-id"`
+	RegisteredByName     *string          `json:"registered-by-name"`
+	UpdatedByID          *string          `json:"updated-by-id"`
+	UpdatedByName        *string          `json:"updated-by-name"`
+	CustomerID           string           `json:"customer-id"`
+	CustomerName         *string          `json:"customer-name"`
+	CustomerIdentNum     *string          `json:"customer-ident-num"`
+	RegistrationDate     timestamp        `json:"registration-date"`
+	State                string           `json:"state"`
+	Resolution           *string          `json:"resolution"`
+	Importance           string           `json:"importance"`
+	Title                *string          `json:"title"` // in the guide's shape; nothing in the API sets it
+	Details              *string          `json:"details"`
+	ArrangementNum       *string          `json:"arrangement-num"`
+	Attachments          []attachmentView `json:"attachments"`
+	CommReason           *string          `json:"comm-reason"`
+	CommReplyAddress     *string          `json:"comm-reply-address"`
+	CommReplyAddressCode *string          `json:"comm-reply-address-code"`
+	CommType             *string          `json:"comm-type"`
+	RelCaseID            *string          `json:"rel-case-id"`
+	CallbackRequestTime  *timestamp       `json:"callback-request-time"`
+	Categorry            *string          `json:"categorry"`
+	VersionNum           string           `json:"version-num"`
+	UpdatedAt            timestamp        `json:"updated-at"`
+}
+
+func viewOfCase(c casefile.Case) caseView {
+	attachments := make([]attachmentView, 0, len(c.Attachments))
+	for _, a := range c.Attachments {
+		attachments = append(attachments, attachmentView{
+			FileID: a.FileID, FileName: a.FileName, CustomerID: null(a.CustomerID), AddedAt: timestamp(a.AddedAt),
+		})
+	}
+	return caseView{
+		CaseID:               c.ID,
+		CaseType:             c.Type,
+		CaseClass:            string(c.Class),
+		RegisteredByID:       null(c.RegisteredByID),
+		RegisteredByName:     null(c.RegisteredByName),
+		UpdatedByID:          null(c.UpdatedByID),
+		UpdatedByName:        null(c.UpdatedByName),
+		CustomerID:           c.CustomerID,
+		CustomerName:         null(c.CustomerName),
+		CustomerIdentNum:     null(c.CustomerIdentNum),
+		RegistrationDate:     timestamp(c.RegisteredAt),
+		State:                string(c.State),
+		Resolution:           null(c.Resolution),
+		Importance:           c.Importance,
+		Details:              null(c.Details),
+		ArrangementNum:       null(c.ArrangementNum),
+		Attachments:          attachments,
+		CommReason:           null(c.CommReason),
+		CommReplyAddress:     null(c.CommReplyAddress),
+		CommReplyAddressCode: null(c.CommReplyAddressCode),
+		CommType:             null(c.CommType),
+		RelCaseID:            null(c.RelCaseID),
+		CallbackRequestTime:  timestampOf(c.CallbackAt),
+		Categorry:            null(c.Categorry),
+		VersionNum:           strconv.FormatInt(c.Version, 10),
+		UpdatedAt:            timestamp(c.UpdatedAt),
+	}
+}
+
+// historyView is the guide's history row; change is additive.
+type historyView struct {
+	CaseID           string    `json:"case-id"`
+	CaseType         string    `json:"case-type"`
+	UpdatedByID      *string   `json:"updated-by-id"`
+	UpdatedByName    *string   `json:"updated-by-name"`
+	CustomerID       string    `json:"customer-id"`
+	CustomerName     *string   `json:"customer-name"`
+	CustomerIdentNum *string   `json:"customer-ident-num"`
+	RegistrationDate timestamp `json:"registration-date"`
+	State            string    `json:"state"`
+	Resolution       *string   `json:"resolution"`
+	Importance       string    `json:"importance"`
+	Details          *string   `json:"details"`
+	ArrangementNum   *string   `json:"arrangement-num"`
+	VersionNum       string    `json:"version-num"`
+	VersionDate      timestamp `json:"version-date"`
+	Change           string    `json:"change"`
+}
+
+func viewOfHistory(e casefile.HistoryEntry) historyView {
+	c := e.Case
+	return historyView{
+		CaseID:           c.ID,
+		CaseType:         c.Type,
+		UpdatedByID:      null(c.UpdatedByID),
+		UpdatedByName:    null(c.UpdatedByName),
+		CustomerID:       c.CustomerID,
+		CustomerName:     null(c.CustomerName),
+		CustomerIdentNum: null(c.CustomerIdentNum),
+		RegistrationDate: timestamp(c.RegisteredAt),
+		State:            string(c.State),
+		Resolution:       null(c.Resolution),
+		Importance:       c.Importance,
+		Details:          null(c.Details),
+		ArrangementNum:   null(c.ArrangementNum),
+		VersionNum:       strconv.FormatInt(c.Version, 10),
+		VersionDate:      timestamp(c.UpdatedAt),
+		Change:           string(e.Change),
+	}
+}
+
+// pageView is the guide's paging wrapper.
+type pageView[T any] struct {
+	TotalCount int64 `json:"total-count"`
+	PageSize   int   `json:"page-size"`
+	PageNumber int   `json:"page-number"`
+	TotalPages int64 `json:"total-pages"`
+	Items      []T   `json:"Items"`
+}
+
+func newPageView[T any](items []T, total int64, number, size int) pageView[T] {
+	return pageView[T]{
+		TotalCount: total,
+		PageSize:   size,
+		PageNumber: number,
+		TotalPages: (total + int64(size) - 1) / int64(size),
+		Items:      items,
+	}
+}

@@ -1,0 +1,114 @@
+// Package casefile is the vocabulary of a customer case: its fields, states,
+// classes and the rules every part of the service agrees on.
+package casefile
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// State is where a case is in its lifecycle.
+type State string
+
+const (
+	StateAccepted State = "Accepted"
+	StateResolved State = "Resolved"
+	StateClosed   State = "Closed"
+)
+
+// States lists every state, in lifecycle order.
+var States = []State{StateAccepted, StateResolved, StateClosed}
+
+// Class says which endpoint opened a case.
+type Class string
+
+const (
+	ClassComplaint       Class = "Complaint"
+	ClassServiceRequest  Class = "ServiceRequest"
+	ClassCallbackRequest Class = "CallbackRequest"
+)
+
+// Importances accepted on create; ImportanceDefault applies when none is given.
+var Importances = []string{"Low", "Standard", "High", "Critical"}
+
+const ImportanceDefault = "Standard"
+
+// CommTypes are the channels a customer may ask to be answered through.
+var CommTypes = []string{"Email", "Letter", "Phone", "SMS", "Branch"}
+
+// Categories of callback requests (the guide's "categorry").
+var Categories = []string{"Cards", "Accounts", "Loans", "Deposits", "Payments", "EBanking", "Other"}
+
+// Attachment is file metadata attached to a case; the file itself lives elsewhere.
+type Attachment struct {
+	FileID     string    `json:"file-id"`
+	FileName   string    `json:"file-name"`
+	CustomerID string    `json:"customer-id,omitempty"`
+	AddedAt    time.Time `json:"added-at"`
+}
+
+// Case is the full current state of one case. Empty strings mean "no value".
+type Case struct {
+	ID                   string
+	Class                Class
+	Type                 string
+	RegisteredByID       string
+	RegisteredByName     string
+	UpdatedByID          string
+	UpdatedByName        string
+	CustomerID           string
+	CustomerName         string
+	CustomerIdentNum     string
+	RegisteredAt         time.Time
+	State                State
+	Resolution           string
+	Importance           string
+	Details              string
+	ArrangementNum       string
+	CommReason           string
+	CommReplyAddress     string
+	CommReplyAddressCode string
+	CommType             string
+	RelCaseID            string
+	CallbackAt           *time.Time
+	Categorry            string
+	Attachments          []Attachment
+	// Version counts recorded changes: 1 on registration, +1 per change.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// AttachmentIndex returns the position of fileID in c.Attachments, or -1.
+func (c *Case) AttachmentIndex(fileID string) int {
+	return slices.IndexFunc(c.Attachments, func(a Attachment) bool { return a.FileID == fileID })
+}
+
+// Change names what a recorded version did to the case.
+type Change string
+
+const (
+	ChangeRegistered        Change = "Registered"
+	ChangeUpdated           Change = "Updated"
+	ChangeResolved          Change = "Resolved"
+	ChangeReopened          Change = "Reopened"
+	ChangeClosed            Change = "Closed"
+	ChangeAttachmentAdded   Change = "AttachmentAdded"
+	ChangeAttachmentRemoved Change = "AttachmentRemoved"
+	ChangeCallbackDue       Change = "CallbackDue"
+)
+
+// HistoryEntry is one recorded version of a case.
+type HistoryEntry struct {
+	Case   Case
+	Change Change
+}
+
+var idPattern = regexp.MustCompile(`^WI[0-9]{10}$`)
+
+// ValidID reports whether id has the bank's case id form: "WI" and 10 digits.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// FormatID turns a case number into a case id.
+func FormatID(n int64) string { return fmt.Sprintf("WI%010d", n) }

@@ -1,0 +1,28 @@
+package casefile
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kinds of refusal; a Rejection wraps one of them.
+var (
+	ErrInvalid  = errors.New("invalid request")
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict with the case's state")
+)
+
+// Rejection is a request the case rules refuse. Detail is written for the
+// client and is safe to show; Kind is one of ErrInvalid, ErrNotFound, ErrConflict.
+type Rejection struct {
+	Kind   error
+	Detail string
+}
+
+func (r *Rejection) Error() string { return r.Detail }
+func (r *Rejection) Unwrap() error { return r.Kind }
+
+// Reject builds a Rejection of the given kind.
+func Reject(kind error, format string, args ...any) error {
+	return &Rejection{Kind: kind, Detail: fmt.Sprintf(format, args...)}
+}

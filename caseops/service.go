@@ -1,0 +1,180 @@
+// Package caseops is what the API does with a case: changes go to the case's
+// workflow and wait until it has recorded them; reads come from the store.
+package caseops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/store"
+	"github.com/bank/caseservice/workflows"
+)
+
+// Service carries out case operations.
+type Service struct {
+	temporal client.Client
+	store    *store.Store
+}
+
+// New returns a Service over a Temporal client and the case store.
+func New(temporal client.Client, store *store.Store) *Service {
+	return &Service{temporal: temporal, store: store}
+}
+
+// drawAttempts bounds how often Register draws a new id when a generated id
+// collides with one a client chose.
+const drawAttempts = 5
+
+// Register opens a new case and returns its id once the case is in Postgres.
+// A case id chosen by the client must be free; otherwise one is drawn.
+func (s *Service) Register(ctx context.Context, c casefile.Case) (string, error) {
+	if c.ID != "" {
+		if _, err := s.store.Case(ctx, c.ID); err == nil {
+			return "", casefile.Reject(casefile.ErrConflict, "case id %s is already taken", c.ID)
+		} else if !errors.Is(err, casefile.ErrNotFound) {
+			return "", err
+		}
+		err := s.start(ctx, c)
+		if isAlreadyStarted(err) {
+			return "", casefile.Reject(casefile.ErrConflict, "case id %s is already taken", c.ID)
+		}
+		return c.ID, err
+	}
+	for range drawAttempts {
+		id, err := s.store.NextCaseID(ctx)
+		if err != nil {
+			return "", err
+		}
+		c.ID = id
+		if err := s.start(ctx, c); !isAlreadyStarted(err) {
+			return id, err
+		}
+	}
+	return "", fmt.Errorf("no free case id after %d draws", drawAttempts)
+}
+
+// start runs the case workflow and waits, in the same round trip, until it
+// has recorded the registration.
+func (s *Service) start(ctx context.Context, c casefile.Case) error {
+	op := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.CaseWorkflowID(c.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    workflows.SearchAttributes(c),
+		StaticSummary:            workflows.Summary(c),
+	}, workflows.CaseWorkflow, c)
+	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdateAwaitRegistration,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("start case %s: %w", c.ID, err)
+	}
+	if err := handle.Get(ctx, nil); err != nil {
+		return fmt.Errorf("await registration of %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func isAlreadyStarted(err error) bool {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &started)
+}
+
+// Progress changes a case's type, state or resolution.
+func (s *Service) Progress(ctx context.Context, caseID string, req workflows.ProgressRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, workflows.UpdateProgress, req)
+}
+
+// Close closes a case.
+func (s *Service) Close(ctx context.Context, caseID string, req workflows.CloseRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, workflows.UpdateClose, req)
+}
+
+// AddAttachment attaches file metadata to a case.
+func (s *Service) AddAttachment(ctx context.Context, caseID string, req workflows.AddAttachmentRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, workflows.UpdateAddAttachment, req)
+}
+
+// RemoveAttachment detaches a file from a case.
+func (s *Service) RemoveAttachment(ctx context.Context, caseID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, workflows.UpdateRemoveAttachment, req)
+}
+
+// update sends an update to the case's workflow and waits until the change is
+// recorded, so that the next read shows it.
+func (s *Service) update(ctx context.Context, caseID, name string, req any) (workflows.Result, error) {
+	var result workflows.Result
+	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.CaseWorkflowID(caseID),
+		UpdateName:   name,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = handle.Get(ctx, &result)
+	}
+	if err != nil {
+		return result, s.updateError(ctx, caseID, name, err)
+	}
+	return result, nil
+}
+
+// updateError turns a failed update into a rejection the client can act on
+// where the failure was the case's rules or the case's absence.
+func (s *Service) updateError(ctx context.Context, caseID, name string, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case workflows.RejectInvalid:
+			return casefile.Reject(casefile.ErrInvalid, "%s", appErr.Message())
+		case workflows.RejectNotFound:
+			return casefile.Reject(casefile.ErrNotFound, "%s", appErr.Message())
+		case workflows.RejectConflict:
+			return casefile.Reject(casefile.ErrConflict, "%s", appErr.Message())
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// No running workflow: either no such case, or it is closed and done.
+		c, lookupErr := s.store.Case(ctx, caseID)
+		switch {
+		case errors.Is(lookupErr, casefile.ErrNotFound):
+			return casefile.Reject(casefile.ErrNotFound, "case %s does not exist", caseID)
+		case lookupErr != nil:
+			return lookupErr
+		case c.State == casefile.StateClosed:
+			return casefile.Reject(casefile.ErrConflict, "case %s is closed", caseID)
+		}
+	}
+	return fmt.Errorf("%s on case %s: %w", name, caseID, err)
+}
+
+// Case returns a case as last recorded.
+func (s *Service) Case(ctx context.Context, caseID string) (casefile.Case, error) {
+	return s.store.Case(ctx, caseID)
+}
+
+// List returns a page of cases.
+func (s *Service) List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error) {
+	return s.store.Cases(ctx, filter, page)
+}
+
+// History returns a page of a case's recorded changes.
+func (s *Service) History(ctx context.Context, caseID string, page store.Page) (store.HistoryPage, error) {
+	if _, err := s.store.Case(ctx, caseID); err != nil {
+		return store.HistoryPage{}, err
+	}
+	return s.store.History(ctx, caseID, page)
+}

@@ -1,0 +1,50 @@
+// Package logging builds the zap logger every process uses, and adapts it
+// for the Temporal SDK so that SDK and service logs share one stream.
+package logging
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/log"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// New returns a JSON logger at level, or a console logger in development.
+func New(level string, development bool) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	if development {
+		cfg = zap.NewDevelopmentConfig()
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	return cfg.Build()
+}
+
+// Temporal adapts a zap logger to the Temporal SDK's logger interface.
+func Temporal(l *zap.Logger) log.Logger {
+	return temporalLogger{l.WithOptions(zap.AddCallerSkip(1)).Sugar()}
+}
+
+type temporalLogger struct{ s *zap.SugaredLogger }
+
+var (
+	_ log.WithLogger     = temporalLogger{}
+	_ log.WithSkipCallers = temporalLogger{}
+)
+
+func (t temporalLogger) Debug(msg string, keyvals ...any) { t.s.Debugw(msg, keyvals...) }
+func (t temporalLogger) Info(msg string, keyvals ...any)  { t.s.Infow(msg, keyvals...) }
+func (t temporalLogger) Warn(msg string, keyvals ...any)  { t.s.Warnw(msg, keyvals...) }
+func (t temporalLogger) Error(msg string, keyvals ...any) { t.s.Errorw(msg, keyvals...) }
+
+func (t temporalLogger) With(keyvals ...any) log.Logger {
+	return temporalLogger{t.s.With(keyvals...)}
+}
+
+func (t temporalLogger) WithCallerSkip(depth int) log.Logger {
+	return temporalLogger{t.s.WithOptions(zap.AddCallerSkip(depth))}
+}

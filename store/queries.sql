@@ -1,0 +1,68 @@
+-- name: NextCaseNumber :one
+SELECT nextval('case_number_seq')::bigint;
+
+-- name: GetCase :one
+SELECT * FROM cases WHERE case_id = $1;
+
+-- name: UpsertCase :execrows
+-- Replaces the row only with a newer version, so a retried or late write of an
+-- older snapshot changes nothing.
+INSERT INTO cases (
+    case_id, case_class, case_type, registered_by_id, registered_by_name,
+    updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num,
+    registration_date, state, resolution, importance, details, arrangement_num,
+    comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
+    callback_request_time, categorry, attachments, version, updated_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+    $18, $19, $20, $21, $22, $23, $24, $25, $26
+)
+ON CONFLICT (case_id) DO UPDATE SET
+    case_type = EXCLUDED.case_type,
+    updated_by_id = EXCLUDED.updated_by_id,
+    updated_by_name = EXCLUDED.updated_by_name,
+    state = EXCLUDED.state,
+    resolution = EXCLUDED.resolution,
+    attachments = EXCLUDED.attachments,
+    callback_request_time = EXCLUDED.callback_request_time,
+    version = EXCLUDED.version,
+    updated_at = EXCLUDED.updated_at
+WHERE cases.version < EXCLUDED.version;
+
+-- name: InsertHistory :execrows
+INSERT INTO case_history (
+    case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
+    customer_id, customer_name, customer_ident_num, registration_date, state,
+    resolution, importance, details, arrangement_num
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+)
+ON CONFLICT (case_id, version) DO NOTHING;
+
+-- name: ListHistory :many
+SELECT sqlc.embed(case_history), count(*) OVER () AS total_count
+FROM case_history
+WHERE case_id = $1
+ORDER BY version
+LIMIT $2 OFFSET $3;
+
+-- name: CountHistory :one
+SELECT count(*) FROM case_history WHERE case_id = $1;
+
+-- name: ListCases :many
+-- Without a state, only active (not Closed) cases. Each filter folds away when
+-- its parameter is NULL, so the planner serves the query from the matching index.
+SELECT sqlc.embed(cases), count(*) OVER () AS total_count
+FROM cases
+WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
+  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text)
+  AND (sqlc.narg(customer_id)::text IS NULL OR customer_id = sqlc.narg(customer_id)::text)
+ORDER BY registration_date DESC, case_id DESC
+LIMIT sqlc.arg(page_limit) OFFSET sqlc.arg(page_offset);
+
+-- name: CountCases :one
+SELECT count(*)
+FROM cases
+WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
+  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text)
+  AND (sqlc.narg(customer_id)::text IS NULL OR customer_id = sqlc.narg(customer_id)::text);

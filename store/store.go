@@ -1,0 +1,286 @@
+// Package store reads and writes cases in Postgres. Writes come only from the
+// workflow's activities; the API reads.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/store/internal/queries"
+)
+
+// Store is the Postgres-backed case store.
+type Store struct {
+	pool    *pgxpool.Pool
+	queries *queries.Queries
+}
+
+// New returns a store over pool.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, queries: queries.New(pool)}
+}
+
+// NextCaseID draws a fresh case id from the case number sequence.
+func (s *Store) NextCaseID(ctx context.Context) (string, error) {
+	n, err := s.queries.NextCaseNumber(ctx)
+	if err != nil {
+		return "", mapError("next case number", err)
+	}
+	return casefile.FormatID(n), nil
+}
+
+// Case returns the current state of the case with the given id, or an error
+// wrapping ErrNotFound.
+func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
+	row, err := s.queries.GetCase(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return casefile.Case{}, casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
+	}
+	if err != nil {
+		return casefile.Case{}, mapError("get case "+id, err)
+	}
+	return caseFromRow(row)
+}
+
+// Record writes one version of a case: the current row (only if newer than the
+// stored one) and its history row (only if not already there), in one transaction.
+func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
+	c := entry.Case
+	attachments, err := json.Marshal(nonNil(c.Attachments))
+	if err != nil {
+		return fmt.Errorf("encode attachments: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.queries.WithTx(tx)
+		if _, err := q.UpsertCase(ctx, queries.UpsertCaseParams{
+			CaseID:               c.ID,
+			CaseClass:            string(c.Class),
+			CaseType:             c.Type,
+			RegisteredByID:       nullable(c.RegisteredByID),
+			RegisteredByName:     nullable(c.RegisteredByName),
+			UpdatedByID:          nullable(c.UpdatedByID),
+			UpdatedByName:        nullable(c.UpdatedByName),
+			CustomerID:           c.CustomerID,
+			CustomerName:         nullable(c.CustomerName),
+			CustomerIdentNum:     nullable(c.CustomerIdentNum),
+			RegistrationDate:     c.RegisteredAt,
+			State:                string(c.State),
+			Resolution:           nullable(c.Resolution),
+			Importance:           c.Importance,
+			Details:              nullable(c.Details),
+			ArrangementNum:       nullable(c.ArrangementNum),
+			CommReason:           nullable(c.CommReason),
+			CommReplyAddress:     nullable(c.CommReplyAddress),
+			CommReplyAddressCode: nullable(c.CommReplyAddressCode),
+			CommType:             nullable(c.CommType),
+			RelCaseID:            nullable(c.RelCaseID),
+			CallbackRequestTime:  c.CallbackAt,
+			Categorry:            nullable(c.Categorry),
+			Attachments:          attachments,
+			Version:              c.Version,
+			UpdatedAt:            c.UpdatedAt,
+		}); err != nil {
+			return err
+		}
+		_, err := q.InsertHistory(ctx, queries.InsertHistoryParams{
+			CaseID:           c.ID,
+			Version:          c.Version,
+			VersionDate:      c.UpdatedAt,
+			Change:           string(entry.Change),
+			CaseType:         c.Type,
+			UpdatedByID:      nullable(c.UpdatedByID),
+			UpdatedByName:    nullable(c.UpdatedByName),
+			CustomerID:       c.CustomerID,
+			CustomerName:     nullable(c.CustomerName),
+			CustomerIdentNum: nullable(c.CustomerIdentNum),
+			RegistrationDate: c.RegisteredAt,
+			State:            string(c.State),
+			Resolution:       nullable(c.Resolution),
+			Importance:       c.Importance,
+			Details:          nullable(c.Details),
+			ArrangementNum:   nullable(c.ArrangementNum),
+		})
+		return err
+	})
+	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
+}
+
+// Page selects a 1-based page of a listing.
+type Page struct {
+	Number int
+	Size   int
+}
+
+func (p Page) offset() int { return (p.Number - 1) * p.Size }
+
+// HistoryPage is one page of a case's history, oldest change first.
+type HistoryPage struct {
+	Entries []casefile.HistoryEntry
+	Total   int64
+}
+
+// History returns a page of the recorded changes of a case.
+func (s *Store) History(ctx context.Context, caseID string, page Page) (HistoryPage, error) {
+	rows, err := s.queries.ListHistory(ctx, queries.ListHistoryParams{
+		CaseID: caseID,
+		Limit:  int32(page.Size),
+		Offset: int32(page.offset()),
+	})
+	if err != nil {
+		return HistoryPage{}, mapError("list history of "+caseID, err)
+	}
+	out := HistoryPage{Entries: make([]casefile.HistoryEntry, 0, len(rows))}
+	for _, row := range rows {
+		out.Total = row.TotalCount
+		out.Entries = append(out.Entries, historyFromRow(row.CaseHistory))
+	}
+	if len(rows) == 0 && page.Number > 1 {
+		// Past the last page the window count has no row to ride on.
+		if out.Total, err = s.queries.CountHistory(ctx, caseID); err != nil {
+			return HistoryPage{}, mapError("count history of "+caseID, err)
+		}
+	}
+	return out, nil
+}
+
+// CaseFilter narrows a case listing. An empty State means every state but Closed.
+type CaseFilter struct {
+	State      casefile.State
+	CaseType   string
+	CustomerID string
+}
+
+// CasePage is one page of cases, newest registration first.
+type CasePage struct {
+	Cases []casefile.Case
+	Total int64
+}
+
+// Cases returns a page of the cases that match filter.
+func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePage, error) {
+	rows, err := s.queries.ListCases(ctx, queries.ListCasesParams{
+		State:      nullable(string(filter.State)),
+		CaseType:   nullable(filter.CaseType),
+		CustomerID: nullable(filter.CustomerID),
+		PageLimit:  int32(page.Size),
+		PageOffset: int32(page.offset()),
+	})
+	if err != nil {
+		return CasePage{}, mapError("list cases", err)
+	}
+	out := CasePage{Cases: make([]casefile.Case, 0, len(rows))}
+	for _, row := range rows {
+		c, err := caseFromRow(row.Case)
+		if err != nil {
+			return CasePage{}, err
+		}
+		out.Total = row.TotalCount
+		out.Cases = append(out.Cases, c)
+	}
+	if len(rows) == 0 && page.Number > 1 {
+		// Past the last page the window count has no row to ride on.
+		out.Total, err = s.queries.CountCases(ctx, queries.CountCasesParams{
+			State:      nullable(string(filter.State)),
+			CaseType:   nullable(filter.CaseType),
+			CustomerID: nullable(filter.CustomerID),
+		})
+		if err != nil {
+			return CasePage{}, mapError("count cases", err)
+		}
+	}
+	return out, nil
+}
+
+func caseFromRow(row queries.Case) (casefile.Case, error) {
+	c := casefile.Case{
+		ID:                   row.CaseID,
+		Class:                casefile.Class(row.CaseClass),
+		Type:                 row.CaseType,
+		RegisteredByID:       value(row.RegisteredByID),
+		RegisteredByName:     value(row.RegisteredByName),
+		UpdatedByID:          value(row.UpdatedByID),
+		UpdatedByName:        value(row.UpdatedByName),
+		CustomerID:           row.CustomerID,
+		CustomerName:         value(row.CustomerName),
+		CustomerIdentNum:     value(row.CustomerIdentNum),
+		RegisteredAt:         row.RegistrationDate.UTC(),
+		State:                casefile.State(row.State),
+		Resolution:           value(row.Resolution),
+		Importance:           row.Importance,
+		Details:              value(row.Details),
+		ArrangementNum:       value(row.ArrangementNum),
+		CommReason:           value(row.CommReason),
+		CommReplyAddress:     value(row.CommReplyAddress),
+		CommReplyAddressCode: value(row.CommReplyAddressCode),
+		CommType:             value(row.CommType),
+		RelCaseID:            value(row.RelCaseID),
+		CallbackAt:           utc(row.CallbackRequestTime),
+		Categorry:            value(row.Categorry),
+		Version:              row.Version,
+		UpdatedAt:            row.UpdatedAt.UTC(),
+	}
+	if err := json.Unmarshal(row.Attachments, &c.Attachments); err != nil {
+		return casefile.Case{}, fmt.Errorf("decode attachments of %s: %w", row.CaseID, err)
+	}
+	return c, nil
+}
+
+func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
+	return casefile.HistoryEntry{
+		Change: casefile.Change(row.Change),
+		Case: casefile.Case{
+			ID:               row.CaseID,
+			Type:             row.CaseType,
+			UpdatedByID:      value(row.UpdatedByID),
+			UpdatedByName:    value(row.UpdatedByName),
+			CustomerID:       row.CustomerID,
+			CustomerName:     value(row.CustomerName),
+			CustomerIdentNum: value(row.CustomerIdentNum),
+			RegisteredAt:     row.RegistrationDate.UTC(),
+			State:            casefile.State(row.State),
+			Resolution:       value(row.Resolution),
+			Importance:       row.Importance,
+			Details:          value(row.Details),
+			ArrangementNum:   value(row.ArrangementNum),
+			Version:          row.Version,
+			UpdatedAt:        row.VersionDate.UTC(),
+		},
+	}
+}
+
+// nullable stores an empty string as NULL.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func value(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func nonNil(a []casefile.Attachment) []casefile.Attachment {
+	if a == nil {
+		return []casefile.Attachment{}
+	}
+	return a
+}

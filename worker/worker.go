@@ -1,0 +1,25 @@
+// Package worker is the one place that puts the case workflow and its
+// activities on the task queue.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/bank/caseservice/activities"
+	"github.com/bank/caseservice/workflows"
+)
+
+// New returns a worker for the case task queue with everything registered.
+func New(c client.Client, acts *activities.Activities, opts worker.Options) worker.Worker {
+	w := worker.New(c, workflows.TaskQueue, opts)
+	Register(w, acts)
+	return w
+}
+
+// Register puts the case workflow and activities on a registry; tests and the
+// replayer use it too, so what runs is what is tested.
+func Register(r worker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.CaseWorkflow)
+	r.RegisterActivity(acts)
+}
