@@ -1,0 +1,441 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/store"
+	"github.com/bank/caseservice/workflows"
+)
+
+// fakeCases records what reaches the service layer; a 4xx must reach nothing.
+type fakeCases struct {
+	calls    []string
+	lastCase casefile.Case
+	err      error
+	result   workflows.Result
+}
+
+func (f *fakeCases) Register(_ context.Context, c casefile.Case) (string, error) {
+	f.calls = append(f.calls, "Register")
+	f.lastCase = c
+	return "WI0000000007", f.err
+}
+
+func (f *fakeCases) Progress(context.Context, string, workflows.ProgressRequest) (workflows.Result, error) {
+	f.calls = append(f.calls, "Progress")
+	return f.result, f.err
+}
+
+func (f *fakeCases) Close(context.Context, string, workflows.CloseRequest) (workflows.Result, error) {
+	f.calls = append(f.calls, "Close")
+	return f.result, f.err
+}
+
+func (f *fakeCases) AddAttachment(context.Context, string, workflows.AddAttachmentRequest) (workflows.Result, error) {
+	f.calls = append(f.calls, "AddAttachment")
+	return f.result, f.err
+}
+
+func (f *fakeCases) RemoveAttachment(context.Context, string, workflows.RemoveAttachmentRequest) (workflows.Result, error) {
+	f.calls = append(f.calls, "RemoveAttachment")
+	return f.result, f.err
+}
+
+func (f *fakeCases) Case(context.Context, string) (casefile.Case, error) {
+	f.calls = append(f.calls, "Case")
+	return f.lastCase, f.err
+}
+
+func (f *fakeCases) List(context.Context, store.CaseFilter, store.Page) (store.CasePage, error) {
+	f.calls = append(f.calls, "List")
+	return store.CasePage{}, f.err
+}
+
+func (f *fakeCases) History(context.Context, string, store.Page) (store.HistoryPage, error) {
+	f.calls = append(f.calls, "History")
+	return store.HistoryPage{}, f.err
+}
+
+var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	app    *fiber.App
+	cases  *fakeCases
+	issuer *devissuer.Issuer
+	token  string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
+	require.NoError(t, err)
+	keys, err := issuer.PublicKeys()
+	require.NoError(t, err)
+	f := &fixture{cases: &fakeCases{}, issuer: issuer}
+	f.app = api.New(api.Options{
+		Cases:          f.cases,
+		Verifier:       api.NewTokenVerifier(keys, "test-issuer", "case-api"),
+		Logger:         zaptest.NewLogger(t),
+		RequestTimeout: 5 * time.Second,
+		Now:            func() time.Time { return now },
+	})
+	f.token = f.mint(t, devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
+		Scopes: []string{api.ScopeRead, api.ScopeWrite}, TTL: time.Hour})
+	return f
+}
+
+func (f *fixture) mint(t *testing.T, c devissuer.Claims) string {
+	t.Helper()
+	tok, err := f.issuer.Token(c)
+	require.NoError(t, err)
+	return tok
+}
+
+type response struct {
+	status  int
+	header  http.Header
+	body    map[string]any
+	rawBody string
+}
+
+func (f *fixture) do(t *testing.T, method, path, body string, headers ...string) response {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	resp, err := f.app.Test(req, -1)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	r := response{status: resp.StatusCode, header: resp.Header, rawBody: string(raw)}
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &r.body), string(raw))
+	}
+	return r
+}
+
+// requireProblem checks an RFC 9457 answer and that nothing reached the service.
+func requireProblem(t *testing.T, f *fixture, r response, status int) {
+	t.Helper()
+	require.Equal(t, status, r.status, r.rawBody)
+	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+	require.Equal(t, float64(status), r.body["status"])
+	require.Equal(t, http.StatusText(status), r.body["title"])
+	require.NotEmpty(t, r.body["request-id"])
+	if status != http.StatusInternalServerError && status != http.StatusNotFound && status != http.StatusConflict {
+		require.Empty(t, f.cases.calls, "a refused request must not reach the service")
+	}
+}
+
+func invalidNames(r response) []string {
+	var names []string
+	params, _ := r.body["invalid-params"].([]any)
+	for _, p := range params {
+		names = append(names, p.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+func TestCreateComplaintAppliesDefaultsFromTheToken(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "POST", "/v1/case/complaints", `{"customer-id":"1104977710344","details":"card blocked"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
+	require.Equal(t, map[string]any{"id": "WI0000000007", "created-record-status": "Created"}, r.body)
+	c := f.cases.lastCase
+	require.Equal(t, casefile.ClassComplaint, c.Class)
+	require.Equal(t, "Complaint", c.Type)
+	require.Equal(t, "Standard", c.Importance)
+	require.Equal(t, "agent-7", c.RegisteredByID)
+	require.Equal(t, "Stevan.Kostoski", c.RegisteredByName)
+	require.Equal(t, "card blocked", c.Details)
+}
+
+func TestCreateServiceRequestKeepsBodyFields(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "POST", "/v1/case/service-requests", `{"case-id":"WI0000000123","registered-by-name":"Teller 1",
+		"customer-id":"C1","importance":"High","comm-type":"Email","case-type":"NewCard","rel-case-id":"WI0000000001"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
+	c := f.cases.lastCase
+	require.Equal(t, casefile.ClassServiceRequest, c.Class)
+	require.Equal(t, "WI0000000123", c.ID)
+	require.Equal(t, "NewCard", c.Type)
+	require.Equal(t, "High", c.Importance)
+	require.Equal(t, "Teller 1", c.RegisteredByName)
+	require.Equal(t, "agent-7", c.RegisteredByID)
+}
+
+func TestCreateCallbackRequest(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "POST", "/v1/case/callback-requests",
+		`{"callback-request-time":"2026-03-02T13:33:17.588Z","categorry":"Cards","party-id":"P-1"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
+	c := f.cases.lastCase
+	require.Equal(t, casefile.ClassCallbackRequest, c.Class)
+	require.Equal(t, "P-1", c.CustomerID)
+	require.Equal(t, "Cards", c.Categorry)
+	require.Equal(t, time.Date(2026, 3, 2, 13, 33, 17, 588_000_000, time.UTC), *c.CallbackAt)
+}
+
+func TestBadInputIsRefusedWithTheOffendingFields(t *testing.T) {
+	long := strings.Repeat("x", 4001)
+	tests := []struct {
+		name, method, path, body string
+		fields                   []string
+	}{
+		{"missing customer", "POST", "/v1/case/complaints", `{"details":"x"}`, []string{"customer-id"}},
+		{"bad enums", "POST", "/v1/case/complaints", `{"customer-id":"C","importance":"Urgent","comm-type":"Pigeon"}`,
+			[]string{"importance", "comm-type"}},
+		{"over-long details", "POST", "/v1/case/service-requests", `{"customer-id":"C","details":"` + long + `"}`, []string{"details"}},
+		{"malformed case id", "POST", "/v1/case/complaints", `{"customer-id":"C","case-id":"X1"}`, []string{"case-id"}},
+		{"callback in the past", "POST", "/v1/case/callback-requests",
+			`{"callback-request-time":"2026-03-02T08:58:00Z","categorry":"Cards","party-id":"P"}`, []string{"callback-request-time"}},
+		{"callback not RFC 3339", "POST", "/v1/case/callback-requests",
+			`{"callback-request-time":"tomorrow","categorry":"Cardz","party-id":""}`, []string{"categorry", "party-id", "callback-request-time"}},
+		{"state Closed on PUT", "PUT", "/v1/case/cases/WI0000000001", `{"state":"Closed"}`, []string{"state"}},
+		{"case id differs from path", "PUT", "/v1/case/cases/WI0000000001", `{"case-id":"WI0000000002","state":"Accepted"}`, []string{"case-id"}},
+		{"close with other case id", "DELETE", "/v1/case/cases/WI0000000001", `{"case-id":"WI0000000002"}`, []string{"case-id"}},
+		{"attachment without file", "POST", "/v1/case/cases/WI0000000001/attachments", `{"file-name":"a.pdf"}`, []string{"file-id"}},
+		{"malformed path id", "GET", "/v1/case/cases/123", "", []string{"case-id"}},
+		{"page too large", "GET", "/v1/case/cases?page-size=101", "", []string{"page-size"}},
+		{"unknown state", "GET", "/v1/case/cases?state=Open&page-number=0", "", []string{"page-number", "state"}},
+		{"unknown parameter", "GET", "/v1/case/cases?sort=asc", "", []string{"sort"}},
+		{"history page", "GET", "/v1/case/cases/WI0000000001/history?page-size=x", "", []string{"page-size"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			r := f.do(t, tt.method, tt.path, tt.body)
+			requireProblem(t, f, r, http.StatusBadRequest)
+			require.ElementsMatch(t, tt.fields, invalidNames(r))
+		})
+	}
+}
+
+func TestMalformedBodiesAreRefused(t *testing.T) {
+	tests := []struct {
+		name, body, contentType string
+		status                  int
+		detail                  string
+	}{
+		{"unknown field", `{"customer-id":"C","colour":"red"}`, "application/json", 400, `Field "colour" is not part of this request.`},
+		{"wrong type", `{"customer-id":42}`, "application/json", 400, `Field "customer-id" must be a string.`},
+		{"not JSON", `{"customer-id":`, "application/json", 400, "The request body ends before the JSON object does."},
+		{"two objects", `{"customer-id":"C"}{}`, "application/json", 400, "The request body must hold a single JSON object."},
+		{"array", `[]`, "application/json", 400, "The request body must be a JSON object."},
+		{"empty", ``, "application/json", 400, "A JSON request body is required."},
+		{"form body", `customer-id=C`, "application/x-www-form-urlencoded", 415, "The request body must be application/json."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			r := f.do(t, "POST", "/v1/case/complaints", tt.body, "Content-Type", tt.contentType)
+			requireProblem(t, f, r, tt.status)
+			require.Equal(t, tt.detail, r.body["detail"])
+		})
+	}
+}
+
+// The body limit is enforced by the HTTP server before routing, which
+// app.Test bypasses, so this one goes over a real socket.
+func TestBodyOverOneMebibyteIs413(t *testing.T) {
+	f := newFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = f.app.Listener(ln) }()
+	t.Cleanup(func() { _ = f.app.Shutdown() })
+
+	body := `{"customer-id":"C","details":"` + strings.Repeat("x", 1<<20) + `"}`
+	req, err := http.NewRequest("POST", "http://"+ln.Addr().String()+"/v1/case/complaints", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	require.Empty(t, f.cases.calls)
+}
+
+func TestTokensAreChecked(t *testing.T) {
+	f := newFixture(t)
+	other, err := devissuer.Load(filepath.Join(t.TempDir(), "other.json"), "test-issuer", "case-api")
+	require.NoError(t, err)
+	mint := func(i *devissuer.Issuer, ttl time.Duration) string {
+		tok, err := i.Token(devissuer.Claims{Subject: "s", Scopes: []string{api.ScopeRead}, TTL: ttl})
+		require.NoError(t, err)
+		return tok
+	}
+	tests := []struct {
+		name, header string
+	}{
+		{"missing", ""},
+		{"not bearer", "Basic dXNlcjpwYXNz"},
+		{"garbage", "Bearer not-a-jwt"},
+		{"signed by another key", "Bearer " + mint(other, time.Hour)},
+		{"expired", "Bearer " + mint(f.issuer, -time.Minute)},
+		{"alg none", "Bearer " + unsignedToken()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(t, "GET", "/v1/case/cases", "", "Authorization", tt.header)
+			requireProblem(t, f, r, http.StatusUnauthorized)
+			require.True(t, strings.HasPrefix(r.header.Get("WWW-Authenticate"), `Bearer realm="case-api"`))
+		})
+	}
+}
+
+func TestIssuerAndAudienceMustMatch(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	tests := []struct{ name, issuer, audience string }{
+		{"wrong issuer", "someone-else", "case-api"},
+		{"wrong audience", "test-issuer", "other-api"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Same signing key as the verifier trusts; only the claim differs.
+			minting, err := devissuer.Load(keyFile, tt.issuer, tt.audience)
+			require.NoError(t, err)
+			keys, err := minting.PublicKeys()
+			require.NoError(t, err)
+			app := api.New(api.Options{
+				Cases:          &fakeCases{},
+				Verifier:       api.NewTokenVerifier(keys, "test-issuer", "case-api"),
+				Logger:         zaptest.NewLogger(t),
+				RequestTimeout: time.Second,
+			})
+			tok, err := minting.Token(devissuer.Claims{Subject: "s", Scopes: []string{api.ScopeRead}, TTL: time.Hour})
+			require.NoError(t, err)
+			req := httptest.NewRequest("GET", "/v1/case/cases", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := app.Test(req, -1)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		})
+	}
+}
+
+func unsignedToken() string {
+	enc := base64.RawURLEncoding.EncodeToString
+	header := enc([]byte(`{"alg":"none","typ":"JWT"}`))
+	claims := enc([]byte(`{"iss":"test-issuer","aud":"case-api","sub":"s","scope":"case:read","exp":4102444800}`))
+	return header + "." + claims + "."
+}
+
+func TestScopesAreEnforcedPerMethod(t *testing.T) {
+	f := newFixture(t)
+	f.token = f.mint(t, devissuer.Claims{Subject: "reader", Scopes: []string{api.ScopeRead}, TTL: time.Hour})
+	r := f.do(t, "POST", "/v1/case/complaints", `{"customer-id":"C"}`)
+	requireProblem(t, f, r, http.StatusForbidden)
+	require.Contains(t, r.header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
+
+	f.token = f.mint(t, devissuer.Claims{Subject: "writer", Scopes: []string{api.ScopeWrite}, TTL: time.Hour})
+	r = f.do(t, "GET", "/v1/case/cases", "")
+	requireProblem(t, f, r, http.StatusForbidden)
+}
+
+func TestServiceErrorsMapToStatuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		detail string
+	}{
+		{"not found", casefile.Reject(casefile.ErrNotFound, "case WI0000000001 does not exist"), 404, "case WI0000000001 does not exist"},
+		{"conflict", casefile.Reject(casefile.ErrConflict, "case WI0000000001 is closed"), 409, "case WI0000000001 is closed"},
+		{"rule", casefile.Reject(casefile.ErrInvalid, "resolving needs a resolution"), 400, "resolving needs a resolution"},
+		{"internal", errors.New("dial tcp 10.0.0.5:5432: secret internals"), 500,
+			"The service could not complete the request; it has been logged under the request id."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.cases.err = tt.err
+			r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"state":"Resolved","resolution":"x"}`)
+			require.Equal(t, tt.status, r.status)
+			require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+			require.Equal(t, tt.detail, r.body["detail"])
+			require.NotContains(t, r.rawBody, "secret")
+		})
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	f := newFixture(t)
+	requireProblem(t, f, f.do(t, "GET", "/v1/case/nothing", ""), http.StatusNotFound)
+	requireProblem(t, f, f.do(t, "PATCH", "/v1/case/cases/WI0000000001", `{}`), http.StatusMethodNotAllowed)
+}
+
+func TestWritesAnswerInTheGuidesShape(t *testing.T) {
+	tests := []struct {
+		method, path, body string
+		want               map[string]any
+	}{
+		{"PUT", "/v1/case/cases/WI0000000001", `{"state":"Resolved","resolution":"ok"}`,
+			map[string]any{"id": "WI0000000001", "created-record-status": "Updated"}},
+		{"DELETE", "/v1/case/cases/WI0000000001", ``,
+			map[string]any{"id": "WI0000000001", "created-record-status": "Closed"}},
+		{"POST", "/v1/case/cases/WI0000000001/attachments", `{"file-id":"f-1","file-name":"a.pdf"}`,
+			map[string]any{"id": "f-1", "created-record-status": "Created"}},
+		{"DELETE", "/v1/case/cases/WI0000000001/attachments/f-1", ``,
+			map[string]any{"id": "f-1", "created-record-status": "Deleted"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			f := newFixture(t)
+			f.cases.result = workflows.Result{CaseID: "WI0000000001", Version: 2, Recorded: true}
+			r := f.do(t, tt.method, tt.path, tt.body)
+			require.Equal(t, http.StatusOK, r.status, r.rawBody)
+			require.Equal(t, tt.want, r.body)
+		})
+	}
+}
+
+func TestCaseDetailRendersNullsAndUTCMilliseconds(t *testing.T) {
+	f := newFixture(t)
+	f.cases.lastCase = casefile.Case{
+		ID: "WI0000000001", Class: casefile.ClassComplaint, Type: "Complaint", CustomerID: "C",
+		RegisteredAt: time.Date(2015, 11, 13, 16, 26, 24, 853_000_000, time.FixedZone("CET", 3600)),
+		State:        casefile.StateAccepted, Importance: "Standard", Version: 3,
+		Attachments: []casefile.Attachment{{FileID: "f", FileName: "a.pdf"}},
+	}
+	r := f.do(t, "GET", "/v1/case/cases/WI0000000001", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, "2015-11-13T15:26:24.853Z", r.body["registration-date"])
+	for _, key := range []string{"registered-by-id", "resolution", "title", "details", "customer-ident-num", "arrangement-num"} {
+		v, present := r.body[key]
+		require.True(t, present, key)
+		require.Nil(t, v, key)
+	}
+	require.Equal(t, "3", r.body["version-num"])
+	attachments := r.body["attachments"].([]any)
+	require.Equal(t, "a.pdf", attachments[0].(map[string]any)["file-name"])
+}

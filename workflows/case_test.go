@@ -1,0 +1,286 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/bank/caseservice/activities"
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/workflows"
+)
+
+var agent = workflows.Editor{ID: "agent-7", Name: "Stevan.Kostoski"}
+
+type caseWorkflowSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env      *testsuite.TestWorkflowEnvironment
+	mu       sync.Mutex
+	recorded []casefile.HistoryEntry
+	updates  int
+}
+
+func TestCaseWorkflow(t *testing.T) { suite.Run(t, new(caseWorkflowSuite)) }
+
+func (s *caseWorkflowSuite) SetupTest() {
+	s.recorded = nil
+	s.SetLogger(logging.Temporal(zaptest.NewLogger(s.T(), zaptest.Level(zap.WarnLevel))))
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	var a *activities.Activities
+	s.env.RegisterActivity(a)
+	s.env.OnActivity(a.RecordChange, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e casefile.HistoryEntry) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.recorded = append(s.recorded, e)
+			return nil
+		})
+}
+
+func (s *caseWorkflowSuite) AfterTest(string, string) { s.env.AssertExpectations(s.T()) }
+
+func complaint() casefile.Case {
+	return casefile.Case{
+		ID: "WI0000000042", Class: casefile.ClassComplaint, Type: "Complaint",
+		RegisteredByID: "agent-7", RegisteredByName: "Stevan.Kostoski",
+		CustomerID: "1104977710344", Importance: "Standard", Details: "card blocked",
+	}
+}
+
+// update sends an update at the given offset and reports its outcome to t.
+type outcome struct {
+	result workflows.Result
+	err    error
+	done   bool
+}
+
+func (s *caseWorkflowSuite) update(after time.Duration, name string, arg any) *outcome {
+	o := &outcome{}
+	s.updates++
+	id := fmt.Sprintf("%s-%d", name, s.updates)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { o.err, o.done = err, true },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				o.done, o.err = true, err
+				if r, ok := v.(workflows.Result); ok {
+					o.result = r
+				}
+			},
+		}, arg)
+	}, after)
+	return o
+}
+
+func (s *caseWorkflowSuite) changes() []casefile.Change {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]casefile.Change, len(s.recorded))
+	for i, e := range s.recorded {
+		out[i] = e.Change
+	}
+	return out
+}
+
+func (s *caseWorkflowSuite) result() casefile.Case {
+	s.True(s.env.IsWorkflowCompleted())
+	s.NoError(s.env.GetWorkflowError())
+	var c casefile.Case
+	s.NoError(s.env.GetWorkflowResult(&c))
+	return c
+}
+
+func rejectionType(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return ""
+}
+
+func (s *caseWorkflowSuite) TestFullLifecycleRecordsEachVersion() {
+	registered := s.update(0, workflows.UpdateAwaitRegistration, nil)
+	resolve := s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateResolved, Resolution: "card reissued"})
+	attach := s.update(2*time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{
+		Editor: agent, FileID: "f-1", FileName: "statement.pdf"})
+	detach := s.update(3*time.Minute, workflows.UpdateRemoveAttachment, workflows.RemoveAttachmentRequest{
+		Editor: agent, FileID: "f-1"})
+	closed := s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent, Resolution: "done"})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+
+	for _, o := range []*outcome{registered, resolve, attach, detach, closed} {
+		s.True(o.done)
+		s.NoError(o.err)
+	}
+	s.Equal(int64(1), registered.result.Version)
+	s.Equal(int64(5), closed.result.Version)
+	s.Equal([]casefile.Change{
+		casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeAttachmentAdded,
+		casefile.ChangeAttachmentRemoved, casefile.ChangeClosed,
+	}, s.changes())
+	for i, e := range s.recorded {
+		s.Equal(int64(i+1), e.Case.Version, "versions count up by one per change")
+	}
+	s.Equal(casefile.StateResolved, s.recorded[1].Case.State)
+	s.Equal("card reissued", s.recorded[1].Case.Resolution)
+	s.Equal(time.Date(2026, 3, 2, 9, 1, 0, 0, time.UTC), s.recorded[1].Case.UpdatedAt)
+	s.Len(s.recorded[2].Case.Attachments, 1)
+	s.Empty(s.recorded[3].Case.Attachments)
+
+	final := s.result()
+	s.Equal(casefile.StateClosed, final.State)
+	s.Equal("done", final.Resolution)
+	s.Equal("Stevan.Kostoski", final.UpdatedByName)
+	s.Equal(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), final.RegisteredAt)
+}
+
+func (s *caseWorkflowSuite) TestReopenClearsResolution() {
+	s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateResolved, Resolution: "fixed"})
+	reopen := s.update(2*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateAccepted})
+	s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+
+	s.NoError(reopen.err)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeReopened, casefile.ChangeClosed}, s.changes())
+	s.Equal(casefile.StateAccepted, s.recorded[2].Case.State)
+	s.Empty(s.recorded[2].Case.Resolution)
+}
+
+func (s *caseWorkflowSuite) TestValidatorsRejectWithoutRecording() {
+	cases := []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, State: casefile.StateResolved}, workflows.RejectInvalid},
+		{workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, State: casefile.StateClosed}, workflows.RejectInvalid},
+		{workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, State: "Pending"}, workflows.RejectInvalid},
+		{workflows.UpdateRemoveAttachment, workflows.RemoveAttachmentRequest{Editor: agent, FileID: "missing"}, workflows.RejectNotFound},
+		{workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f-1"}, workflows.RejectInvalid},
+	}
+	outcomes := make([]*outcome, len(cases))
+	for i, c := range cases {
+		outcomes[i] = s.update(time.Duration(i+1)*time.Minute, c.name, c.arg)
+	}
+	s.update(time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+
+	for i, c := range cases {
+		s.True(outcomes[i].done, c.name)
+		s.Equal(c.want, rejectionType(outcomes[i].err), "%s %+v", c.name, c.arg)
+	}
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
+}
+
+func (s *caseWorkflowSuite) TestClosedCaseRefusesChanges() {
+	s.update(time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+	// Sent in the same instant as the close, after it: the validator sees Closed.
+	again := s.update(time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+	attach := s.update(time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f", FileName: "f.pdf"})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+
+	s.Equal(workflows.RejectConflict, rejectionType(again.err))
+	s.Equal(workflows.RejectConflict, rejectionType(attach.err))
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
+}
+
+func (s *caseWorkflowSuite) TestAddingTheSameFileTwiceRecordsOnce() {
+	first := s.update(time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f-1", FileName: "a.pdf"})
+	same := s.update(2*time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f-1", FileName: "a.pdf"})
+	renamed := s.update(3*time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f-1", FileName: "b.pdf"})
+	s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+
+	s.True(first.result.Recorded)
+	s.NoError(same.err)
+	s.False(same.result.Recorded)
+	s.Equal(workflows.RejectConflict, rejectionType(renamed.err))
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeAttachmentAdded, casefile.ChangeClosed}, s.changes())
+}
+
+func callbackCase(at time.Time) casefile.Case {
+	return casefile.Case{
+		ID: "WI0000000043", Class: casefile.ClassCallbackRequest, Type: "CallbackRequest",
+		CustomerID: "1104977710344", Importance: "Standard", Categorry: "Cards", CallbackAt: &at,
+	}
+}
+
+func (s *caseWorkflowSuite) TestCallbackFallsDueAtItsTime() {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	at := start.Add(3 * time.Hour)
+	var dueAt time.Time
+	s.update(5*time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, callbackCase(at))
+
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeCallbackDue, casefile.ChangeClosed}, s.changes())
+	dueAt = s.recorded[1].Case.UpdatedAt
+	s.Equal(at, dueAt, "the callback falls due exactly at the requested time")
+	s.Equal("system", s.recorded[1].Case.UpdatedByID)
+	s.Equal(casefile.StateAccepted, s.recorded[1].Case.State)
+}
+
+func (s *caseWorkflowSuite) TestClosingBeforeTheCallbackCancelsIt() {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	s.update(time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, callbackCase(start.Add(3*time.Hour)))
+
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
+	s.Equal(start.Add(time.Hour), s.env.Now().UTC(), "the workflow ends at the close, not at the callback time")
+}
+
+func (s *caseWorkflowSuite) TestCallbackTimeAlreadyPassedFallsDueAtOnce() {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	s.update(time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, callbackCase(start.Add(-30*time.Second)))
+
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeCallbackDue, casefile.ChangeClosed}, s.changes())
+	s.Equal(start, s.recorded[1].Case.UpdatedAt)
+}
+
+func (s *caseWorkflowSuite) TestStateQueryShowsCurrentCase() {
+	s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, CaseType: "CardComplaint"})
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(workflows.QueryState)
+		s.Require().NoError(err)
+		var c casefile.Case
+		s.Require().NoError(v.Get(&c))
+		s.Equal("CardComplaint", c.Type)
+		s.Equal(int64(2), c.Version)
+	}, 2*time.Minute)
+	s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.Equal("CardComplaint", s.result().Type)
+}
+
+func TestCaseWorkflowIDAndSummary(t *testing.T) {
+	c := complaint()
+	require.Equal(t, "case-WI0000000042", workflows.CaseWorkflowID(c.ID))
+	require.Equal(t, "Complaint WI0000000042 — customer 1104977710344", workflows.Summary(c))
+}
