@@ -50,7 +50,9 @@ type clientError struct {
 
 func (e *clientError) Error() string { return e.detail }
 
-func badRequest(detail string) error { return &clientError{status: fiber.StatusBadRequest, detail: detail} }
+func badRequest(detail string) error {
+	return &clientError{status: fiber.StatusBadRequest, detail: detail}
+}
 
 // errorHandler is the one place that turns errors into responses. Only errors
 // made for clients pass their text on; anything else is a logged 500.

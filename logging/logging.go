@@ -32,7 +32,7 @@ func Temporal(l *zap.Logger) log.Logger {
 type temporalLogger struct{ s *zap.SugaredLogger }
 
 var (
-	_ log.WithLogger     = temporalLogger{}
+	_ log.WithLogger      = temporalLogger{}
 	_ log.WithSkipCallers = temporalLogger{}
 )
 

@@ -1,0 +1,156 @@
+// Package e2e runs the service end to end: a real Temporal dev server (the
+// CLI built from tools/go.mod, path in TEMPORAL_CLI), real Postgres, the
+// worker and the API over a real socket.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/bank/caseservice/activities"
+	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/caseops"
+	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/internal/pgtest"
+	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/store"
+	caseworker "github.com/bank/caseservice/worker"
+	"github.com/bank/caseservice/workflows"
+)
+
+type stack struct {
+	baseURL  string
+	token    string
+	pool     *pgxpool.Pool
+	store    *store.Store
+	temporal client.Client
+	logger   *zap.Logger
+}
+
+// startTemporal starts a dev server with the service's search attributes.
+func startTemporal(t *testing.T, logger *zap.Logger) client.Client {
+	t.Helper()
+	cli := os.Getenv("TEMPORAL_CLI")
+	if cli == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TEMPORAL_CLI is not set; make test builds the Temporal CLI and sets it")
+		}
+		t.Skip("TEMPORAL_CLI is not set; run make test, which builds the Temporal CLI and sets it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		LogLevel:         "error",
+		ClientOptions:    &client.Options{Namespace: "default", Logger: logging.Temporal(logger)},
+		SearchAttributes: workflows.SearchAttributes(casefile.Case{}),
+		ExtraArgs:        []string{"--headless"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = server.Stop() })
+	return server.Client()
+}
+
+// startStack brings up everything; register puts the workflow and
+// activities on the worker (nil: the production registration).
+func startStack(t *testing.T, register func(worker.Registry, *activities.Activities)) *stack {
+	t.Helper()
+	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	tc := startTemporal(t, logger)
+	pool, _ := pgtest.New(t)
+	st := store.New(pool)
+
+	if register == nil {
+		register = caseworker.Register
+	}
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	register(w, &activities.Activities{Recorder: st})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "e2e", "case-api")
+	require.NoError(t, err)
+	keys, err := issuer.PublicKeys()
+	require.NoError(t, err)
+	token, err := issuer.Token(devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
+		Scopes: []string{api.ScopeRead, api.ScopeWrite}, TTL: time.Hour})
+	require.NoError(t, err)
+
+	app := api.New(api.Options{
+		Cases:          caseops.New(tc, st),
+		Verifier:       api.NewTokenVerifier(keys, "e2e", "case-api"),
+		Logger:         logger,
+		RequestTimeout: 30 * time.Second,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	return &stack{
+		baseURL: "http://" + ln.Addr().String() + api.Root, token: token,
+		pool: pool, store: st, temporal: tc, logger: logger,
+	}
+}
+
+// call sends a request and decodes the JSON answer into a map.
+func (s *stack) call(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var reader io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		reader = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.baseURL+path, reader)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var out map[string]any
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+	}
+	return resp.StatusCode, out
+}
+
+// historyRows counts the stored history rows of a case, per version.
+func (s *stack) historyRows(t *testing.T, caseID string) map[int64]int {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(),
+		"SELECT version, count(*) FROM case_history WHERE case_id = $1 GROUP BY version", caseID)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var version int64
+		var n int
+		require.NoError(t, rows.Scan(&version, &n))
+		out[version] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
+}

@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/workflows"
+)
+
+// TestGuideWalkthrough follows the Case API guide from create to close,
+// reading back after every write: a 2xx write must be visible at once.
+func TestGuideWalkthrough(t *testing.T) {
+	s := startStack(t, nil)
+
+	// Create a complaint, a service request and a callback request.
+	status, body := s.call(t, "POST", "/complaints", map[string]any{
+		"registered-by-name": "Stevan.Kostoski", "customer-id": "1104977710344",
+		"customer-name": "Ime237069 Prezime23706", "importance": "High", "details": "card blocked",
+		"comm-type": "Email", "comm-reply-address": "ime@example.com",
+	})
+	require.Equal(t, http.StatusCreated, status, body)
+	require.Equal(t, "Created", body["created-record-status"])
+	complaint := body["id"].(string)
+	require.True(t, casefile.ValidID(complaint), complaint)
+
+	status, detail := s.call(t, "GET", "/cases/"+complaint, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "Complaint", detail["case-class"])
+	require.Equal(t, "Complaint", detail["case-type"])
+	require.Equal(t, "Accepted", detail["state"])
+	require.Equal(t, "High", detail["importance"])
+	require.Equal(t, "Stevan.Kostoski", detail["registered-by-name"])
+	require.Equal(t, "agent-7", detail["registered-by-id"])
+	require.Nil(t, detail["resolution"])
+	require.Equal(t, []any{}, detail["attachments"])
+
+	status, body = s.call(t, "POST", "/service-requests", map[string]any{"customer-id": "1104977710344", "details": "new card"})
+	require.Equal(t, http.StatusCreated, status, body)
+	serviceRequest := body["id"].(string)
+	require.NotEqual(t, complaint, serviceRequest)
+	status, detail = s.call(t, "GET", "/cases/"+serviceRequest, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "ServiceRequest", detail["case-class"])
+
+	callbackAt := time.Now().UTC().Add(2 * time.Second).Truncate(time.Millisecond)
+	status, body = s.call(t, "POST", "/callback-requests", map[string]any{
+		"callback-request-time": callbackAt.Format(time.RFC3339Nano), "categorry": "Cards", "party-id": "1104977710344",
+	})
+	require.Equal(t, http.StatusCreated, status, body)
+	callback := body["id"].(string)
+	status, detail = s.call(t, "GET", "/cases/"+callback, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "CallbackRequest", detail["case-class"])
+	require.Equal(t, "Cards", detail["categorry"])
+	require.Equal(t, callbackAt.Format("2006-01-02T15:04:05.000Z07:00"), detail["callback-request-time"])
+
+	// List: all three are active.
+	status, list := s.call(t, "GET", "/cases", nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, float64(3), list["total-count"])
+	require.Equal(t, float64(20), list["page-size"])
+	require.Equal(t, float64(1), list["page-number"])
+	require.Equal(t, float64(1), list["total-pages"])
+	require.Equal(t, []string{callback, serviceRequest, complaint}, caseIDs(list), "newest first")
+
+	// Resolve the complaint.
+	status, body = s.call(t, "PUT", "/cases/"+complaint, map[string]any{
+		"case-type": "Complaint", "case-id": complaint, "updated-by-name": "Stevan.Kostoski",
+		"resolution": "card reissued", "state": "Resolved",
+	})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, map[string]any{"id": complaint, "created-record-status": "Updated"}, body)
+	_, detail = s.call(t, "GET", "/cases/"+complaint, nil)
+	require.Equal(t, "Resolved", detail["state"])
+	require.Equal(t, "card reissued", detail["resolution"])
+
+	// Attach and detach a file.
+	status, body = s.call(t, "POST", "/cases/"+complaint+"/attachments", map[string]any{
+		"case-id": complaint, "file-id": "f-1", "file-name": "statement.pdf", "customer-id": "1104977710344",
+	})
+	require.Equal(t, http.StatusOK, status, body)
+	_, detail = s.call(t, "GET", "/cases/"+complaint, nil)
+	attachments := detail["attachments"].([]any)
+	require.Len(t, attachments, 1)
+	require.Equal(t, "f-1", attachments[0].(map[string]any)["file-id"])
+	require.Equal(t, "statement.pdf", attachments[0].(map[string]any)["file-name"])
+
+	status, body = s.call(t, "DELETE", "/cases/"+complaint+"/attachments/f-1", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	_, detail = s.call(t, "GET", "/cases/"+complaint, nil)
+	require.Equal(t, []any{}, detail["attachments"])
+	status, _ = s.call(t, "DELETE", "/cases/"+complaint+"/attachments/f-1", nil)
+	require.Equal(t, http.StatusNotFound, status)
+
+	// Close it.
+	status, body = s.call(t, "DELETE", "/cases/"+complaint, map[string]any{
+		"case-type": "Complaint", "case-id": complaint, "updated-by-name": "Stevan.Kostoski", "resolution": "closed after reissue",
+	})
+	require.Equal(t, http.StatusOK, status, body)
+	_, detail = s.call(t, "GET", "/cases/"+complaint, nil)
+	require.Equal(t, "Closed", detail["state"])
+	require.Equal(t, "closed after reissue", detail["resolution"])
+
+	// History: one row per change, versions strictly increasing.
+	status, history := s.call(t, "GET", "/cases/"+complaint+"/history", nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, float64(100), history["page-size"])
+	items := history["Items"].([]any)
+	var changes, states []string
+	for i, item := range items {
+		row := item.(map[string]any)
+		require.Equal(t, complaint, row["case-id"])
+		require.Equal(t, strconv.Itoa(i+1), row["version-num"])
+		changes = append(changes, row["change"].(string))
+		states = append(states, row["state"].(string))
+	}
+	require.Equal(t, []string{"Registered", "Resolved", "AttachmentAdded", "AttachmentRemoved", "Closed"}, changes)
+	require.Equal(t, []string{"Accepted", "Resolved", "Resolved", "Resolved", "Closed"}, states)
+
+	// The default list leaves the closed case out; state=Closed finds it.
+	_, list = s.call(t, "GET", "/cases", nil)
+	require.NotContains(t, caseIDs(list), complaint)
+	_, list = s.call(t, "GET", "/cases?state=Closed", nil)
+	require.Equal(t, []string{complaint}, caseIDs(list))
+
+	// A closed case takes no more changes.
+	status, _ = s.call(t, "PUT", "/cases/"+complaint, map[string]any{"state": "Accepted"})
+	require.Equal(t, http.StatusConflict, status)
+	status, _ = s.call(t, "DELETE", "/cases/"+complaint, nil)
+	require.Equal(t, http.StatusConflict, status)
+	status, _ = s.call(t, "POST", "/cases/"+complaint+"/attachments", map[string]any{"file-id": "f-2", "file-name": "x.pdf"})
+	require.Equal(t, http.StatusConflict, status)
+
+	// Its workflow has completed, with the state visible to operators.
+	desc, err := s.temporal.DescribeWorkflowExecution(context.Background(), workflows.CaseWorkflowID(complaint), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.WorkflowExecutionInfo.Status)
+
+	// The callback falls due at its time and is recorded in the history.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, history := s.call(t, "GET", "/cases/"+callback+"/history", nil)
+		items := history["Items"].([]any)
+		if assert.Len(c, items, 2) {
+			last := items[1].(map[string]any)
+			assert.Equal(c, "CallbackDue", last["change"])
+			due, err := time.Parse(time.RFC3339, last["version-date"].(string))
+			assert.NoError(c, err)
+			assert.False(c, due.Before(callbackAt), "due at %s, requested %s", due, callbackAt)
+		}
+	}, 30*time.Second, 200*time.Millisecond)
+}
+
+func TestUnknownCaseAnswers404(t *testing.T) {
+	s := startStack(t, nil)
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/cases/WI0000009999"},
+		{"GET", "/cases/WI0000009999/history"},
+		{"PUT", "/cases/WI0000009999"},
+		{"DELETE", "/cases/WI0000009999"},
+		{"POST", "/cases/WI0000009999/attachments"},
+		{"DELETE", "/cases/WI0000009999/attachments/f-1"},
+	} {
+		var body any
+		switch c.method {
+		case "PUT":
+			body = map[string]any{"state": "Accepted"}
+		case "POST":
+			body = map[string]any{"file-id": "f", "file-name": "f.pdf"}
+		}
+		status, problem := s.call(t, c.method, c.path, body)
+		require.Equal(t, http.StatusNotFound, status, "%s %s: %v", c.method, c.path, problem)
+		require.Equal(t, "case WI0000009999 does not exist", problem["detail"])
+	}
+}
+
+func TestChosenCaseIDMustBeFree(t *testing.T) {
+	s := startStack(t, nil)
+	req := map[string]any{"case-id": "WI0000500000", "customer-id": "C1"}
+	status, body := s.call(t, "POST", "/complaints", req)
+	require.Equal(t, http.StatusCreated, status, body)
+	require.Equal(t, "WI0000500000", body["id"])
+
+	status, body = s.call(t, "POST", "/service-requests", req)
+	require.Equal(t, http.StatusConflict, status, body)
+	_, detail := s.call(t, "GET", "/cases/WI0000500000", nil)
+	require.Equal(t, "Complaint", detail["case-class"], "the refused request changed nothing")
+}
+
+func TestRejectedUpdateLeavesNoHistory(t *testing.T) {
+	s := startStack(t, nil)
+	_, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
+	id := body["id"].(string)
+
+	status, problem := s.call(t, "PUT", "/cases/"+id, map[string]any{"state": "Resolved"})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "resolving case "+id+" needs a resolution", problem["detail"])
+
+	_, history := s.call(t, "GET", "/cases/"+id+"/history", nil)
+	require.Equal(t, float64(1), history["total-count"])
+	require.Equal(t, map[int64]int{1: 1}, s.historyRows(t, id))
+}
+
+func caseIDs(list map[string]any) []string {
+	ids := []string{}
+	for _, item := range list["Items"].([]any) {
+		ids = append(ids, item.(map[string]any)["case-id"].(string))
+	}
+	return ids
+}
