@@ -167,7 +167,7 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 		return err
 	}
 	var v validator
-	req.validate(&v, id)
+	callbackAt := req.validate(&v, id, h.now())
 	if err := v.err(); err != nil {
 		return err
 	}
@@ -176,6 +176,7 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 		CaseType:   req.CaseType,
 		State:      casefile.State(req.State),
 		Resolution: req.Resolution,
+		CallbackAt: callbackAt,
 	}); err != nil {
 		return err
 	}

@@ -88,7 +88,12 @@ func (r *callbackRequest) validate(v *validator, now time.Time) time.Time {
 	if r.CallbackRequestTime == "" {
 		return time.Time{}
 	}
-	at, err := time.Parse(time.RFC3339Nano, r.CallbackRequestTime)
+	return callbackTime(v, r.CallbackRequestTime, now)
+}
+
+// callbackTime parses a callback time and checks it lies in the allowed span.
+func callbackTime(v *validator, value string, now time.Time) time.Time {
+	at, err := time.Parse(time.RFC3339Nano, value)
 	switch {
 	case err != nil:
 		v.add("callback-request-time", "must be an RFC 3339 time such as 2015-12-22T13:33:17.588Z")
@@ -108,9 +113,21 @@ type progressRequest struct {
 	UpdatedByName string `json:"updated-by-name"`
 	Resolution    string `json:"resolution"`
 	State         string `json:"state"`
+	// CallbackRequestTime reschedules a callback request (an extension).
+	CallbackRequestTime string `json:"callback-request-time"`
 }
 
-func (r *progressRequest) validate(v *validator, pathID string) {
+// validate checks the request; the callback time, if any, is returned parsed.
+func (r *progressRequest) validate(v *validator, pathID string, now time.Time) *time.Time {
+	r.validateFields(v, pathID)
+	if r.CallbackRequestTime == "" {
+		return nil
+	}
+	at := callbackTime(v, r.CallbackRequestTime, now)
+	return &at
+}
+
+func (r *progressRequest) validateFields(v *validator, pathID string) {
 	v.sameCase("case-id", r.CaseID, pathID)
 	v.text("case-type", r.CaseType, maxIDLen)
 	v.text("updated-by-id", r.UpdatedByID, maxIDLen)

@@ -141,6 +141,8 @@ type historyView struct {
 	VersionNum       string    `json:"version-num"`
 	VersionDate      timestamp `json:"version-date"`
 	Change           string    `json:"change"`
+	CallbackStatus   *string   `json:"callback-status"`
+	Escalated        bool      `json:"escalated"`
 }
 
 func viewOfHistory(e casefile.HistoryEntry) historyView {
@@ -162,6 +164,8 @@ func viewOfHistory(e casefile.HistoryEntry) historyView {
 		VersionNum:       strconv.FormatInt(c.Version, 10),
 		VersionDate:      timestamp(c.UpdatedAt),
 		Change:           string(e.Change),
+		CallbackStatus:   null(string(c.CallbackStatus)),
+		Escalated:        c.Escalated,
 	}
 }
 

@@ -74,7 +74,19 @@ type Case struct {
 	RelCaseID            string
 	CallbackAt           *time.Time
 	Categorry            string
-	Attachments          []Attachment
+	// CallbackStatus says where the callback is; empty on other classes.
+	CallbackStatus CallbackStatus
+	// CallbackSchedule counts how often the callback was scheduled (1 at
+	// registration, +1 per reschedule); it keys deliveries for idempotency.
+	CallbackSchedule int
+	// ResolveBy is the resolution deadline from the importance's SLA, if any.
+	ResolveBy *time.Time
+	// Escalated is set once the case missed ResolveBy.
+	Escalated bool
+	// ResolvedAt is when the case was last resolved; the reopen window runs
+	// from it. Kept by the workflow only.
+	ResolvedAt  *time.Time
+	Attachments []Attachment
 	// Version counts recorded changes: 1 on registration, +1 per change.
 	Version   int64
 	UpdatedAt time.Time
@@ -84,6 +96,16 @@ type Case struct {
 func (c *Case) AttachmentIndex(fileID string) int {
 	return slices.IndexFunc(c.Attachments, func(a Attachment) bool { return a.FileID == fileID })
 }
+
+// CallbackStatus is where a callback request's callback is.
+type CallbackStatus string
+
+const (
+	CallbackScheduled CallbackStatus = "Scheduled"
+	CallbackDelivered CallbackStatus = "Delivered"
+	CallbackFailed    CallbackStatus = "Failed"
+	CallbackCancelled CallbackStatus = "Cancelled"
+)
 
 // Change names what a recorded version did to the case.
 type Change string
@@ -96,7 +118,15 @@ const (
 	ChangeClosed            Change = "Closed"
 	ChangeAttachmentAdded   Change = "AttachmentAdded"
 	ChangeAttachmentRemoved Change = "AttachmentRemoved"
-	ChangeCallbackDue       Change = "CallbackDue"
+	// ChangeCallbackDue was recorded by cases registered before callbacks
+	// were delivered; they keep recording it.
+	ChangeCallbackDue         Change = "CallbackDue"
+	ChangeCallbackRescheduled Change = "CallbackRescheduled"
+	ChangeCallbackDelivered   Change = "CallbackDelivered"
+	ChangeCallbackFailed      Change = "CallbackFailed"
+	ChangeEscalated           Change = "Escalated"
+	ChangeNoticeSent          Change = "NoticeSent"
+	ChangeNoticeFailed        Change = "NoticeFailed"
 )
 
 // HistoryEntry is one recorded version of a case.

@@ -21,11 +21,13 @@ import (
 type Service struct {
 	temporal client.Client
 	store    *store.Store
+	policy   workflows.Policy
 }
 
-// New returns a Service over a Temporal client and the case store.
-func New(temporal client.Client, store *store.Store) *Service {
-	return &Service{temporal: temporal, store: store}
+// New returns a Service over a Temporal client and the case store; new cases
+// are registered under policy.
+func New(temporal client.Client, store *store.Store, policy workflows.Policy) *Service {
+	return &Service{temporal: temporal, store: store, policy: policy}
 }
 
 // drawAttempts bounds how often Register draws a new id when a generated id
@@ -70,7 +72,7 @@ func (s *Service) start(ctx context.Context, c casefile.Case) error {
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.SearchAttributes(c),
 		StaticSummary:            workflows.Summary(c),
-	}, workflows.CaseWorkflow, c)
+	}, workflows.CaseWorkflow, workflows.Start{Case: c, Policy: s.policy})
 	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{

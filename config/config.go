@@ -21,6 +21,8 @@ type Config struct {
 	// RequestTimeout bounds every API request, Temporal round trips included.
 	RequestTimeout time.Duration
 	Auth           Auth
+	Lifecycle Lifecycle
+	Delivery  Delivery
 	// LogLevel is a zap level name (debug, info, warn, error).
 	LogLevel string
 	// LogDevelopment switches zap to its human-readable console encoder.
@@ -54,6 +56,46 @@ type Auth struct {
 	// tokens signed by the key in DevKeyFile (created on first use).
 	JWKSURL    string
 	DevKeyFile string
+}
+
+// Lifecycle holds the time rules new cases are registered under.
+type Lifecycle struct {
+	// AutoCloseAfter closes a Resolved case not reopened within it.
+	AutoCloseAfter time.Duration
+	// ResolveWithin is the resolution deadline (SLA) by importance.
+	ResolveWithin map[string]time.Duration
+	// CallbackMaxRetry bounds the retries of one callback delivery.
+	CallbackMaxRetry time.Duration
+	// NoticeMaxRetry bounds the retries of escalation and customer notices.
+	NoticeMaxRetry time.Duration
+	// MaxHistoryEvents continues a case's workflow as new past this length.
+	MaxHistoryEvents int
+}
+
+// Delivery says where callbacks and notices go. An empty URL or SMTP host
+// sends that kind to the Postgres outbox instead.
+type Delivery struct {
+	Callback   Webhook
+	Escalation Webhook
+	Notice     Webhook
+	SMTP       SMTP
+}
+
+// Webhook is a receiver of signed JSON posts.
+type Webhook struct {
+	URL    string
+	Secret string
+}
+
+// SMTP is the mail server for email notices.
+type SMTP struct {
+	Host     string
+	Port     int
+	From     string
+	Username string
+	Password string
+	// TLS is starttls, tls or none.
+	TLS string
 }
 
 // DevIssuer and DevAudience are the defaults used with the dev issuer.
@@ -112,11 +154,50 @@ func Load(getenv func(string) string) (Config, error) {
 			JWKSURL:    getenv("AUTH_JWKS_URL"),
 			DevKeyFile: env("AUTH_DEV_KEY_FILE", ".data/dev-signing-key.json"),
 		},
+		Lifecycle: Lifecycle{
+			AutoCloseAfter: duration("CASE_AUTO_CLOSE_AFTER", "168h"),
+			ResolveWithin: map[string]time.Duration{
+				"Low":      duration("CASE_SLA_LOW", "120h"),
+				"Standard": duration("CASE_SLA_STANDARD", "48h"),
+				"High":     duration("CASE_SLA_HIGH", "4h"),
+				"Critical": duration("CASE_SLA_CRITICAL", "1h"),
+			},
+			CallbackMaxRetry: duration("CASE_CALLBACK_MAX_RETRY", "1h"),
+			NoticeMaxRetry:   duration("CASE_NOTICE_MAX_RETRY", "24h"),
+			MaxHistoryEvents: integer("CASE_MAX_HISTORY_EVENTS", "10000"),
+		},
+		Delivery: Delivery{
+			Callback:   Webhook{URL: getenv("CASE_CALLBACK_WEBHOOK_URL"), Secret: getenv("CASE_CALLBACK_WEBHOOK_SECRET")},
+			Escalation: Webhook{URL: getenv("CASE_ESCALATION_WEBHOOK_URL"), Secret: getenv("CASE_ESCALATION_WEBHOOK_SECRET")},
+			Notice:     Webhook{URL: getenv("CASE_NOTICE_WEBHOOK_URL"), Secret: getenv("CASE_NOTICE_WEBHOOK_SECRET")},
+			SMTP: SMTP{
+				Host:     getenv("CASE_SMTP_HOST"),
+				Port:     integer("CASE_SMTP_PORT", "587"),
+				From:     env("CASE_SMTP_FROM", "cases@bank.example"),
+				Username: getenv("CASE_SMTP_USERNAME"),
+				Password: getenv("CASE_SMTP_PASSWORD"),
+				TLS:      env("CASE_SMTP_TLS", "starttls"),
+			},
+		},
 		LogLevel:       env("LOG_LEVEL", "info"),
 		LogDevelopment: boolean("LOG_DEVELOPMENT", "false"),
 	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"))
+	}
+	webhooks := []struct {
+		name string
+		hook Webhook
+	}{{"CALLBACK", c.Delivery.Callback}, {"ESCALATION", c.Delivery.Escalation}, {"NOTICE", c.Delivery.Notice}}
+	for _, w := range webhooks {
+		if w.hook.URL != "" && len(w.hook.Secret) < 16 {
+			errs = append(errs, fmt.Errorf("CASE_%s_WEBHOOK_SECRET: at least 16 characters, to sign what goes to CASE_%s_WEBHOOK_URL", w.name, w.name))
+		}
+	}
+	switch c.Delivery.SMTP.TLS {
+	case "starttls", "tls", "none":
+	default:
+		errs = append(errs, errors.New("CASE_SMTP_TLS: want starttls, tls or none"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)

@@ -41,11 +41,11 @@ func (f *failAfterWrite) RecordChange(ctx context.Context, entry casefile.Histor
 
 func TestRetriedRecordLeavesOneHistoryRowPerVersion(t *testing.T) {
 	flaky := &failAfterWrite{seen: map[int64]bool{}}
-	s := startStack(t, func(r worker.Registry, acts *activities.Activities) {
+	s := startStack(t, stackOptions{register: func(r worker.Registry, acts *activities.Activities) {
 		flaky.real = acts
 		caseworker.RegisterWorkflows(r)
 		r.RegisterActivityWithOptions(flaky.RecordChange, activity.RegisterOptions{Name: "RecordChange"})
-	})
+	}})
 
 	status, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
 	require.Equal(t, http.StatusCreated, status, body)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
@@ -27,6 +28,7 @@ import (
 	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/caseops"
+	"github.com/bank/caseservice/delivery"
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/internal/pgtest"
 	"github.com/bank/caseservice/logging"
@@ -36,16 +38,37 @@ import (
 )
 
 type stack struct {
+	t        *testing.T
+	opts     stackOptions
 	baseURL  string
 	token    string
 	pool     *pgxpool.Pool
 	store    *store.Store
 	temporal client.Client
 	logger   *zap.Logger
+	worker   worker.Worker
 }
 
-// startTemporal starts a dev server with the service's search attributes.
-func startTemporal(t *testing.T, logger *zap.Logger) client.Client {
+type stackOptions struct {
+	// register puts the workflow and activities on the worker; nil: as in production.
+	register func(worker.Registry, *activities.Activities)
+	// activities builds the activities; nil: every delivery to the outbox.
+	activities func(*store.Store) *activities.Activities
+	policy     *workflows.Policy
+	// temporalDB persists the dev server, so that it can be restarted.
+	temporalDB string
+}
+
+// testPolicy is a policy with no clocks that would fire during a test.
+var testPolicy = workflows.Policy{CallbackMaxRetry: time.Minute, NoticeMaxRetry: time.Minute, MaxHistoryEvents: 10000}
+
+// devServer is a Temporal dev server with the service's search attributes.
+type devServer struct {
+	server   *testsuite.DevServer
+	hostPort string
+}
+
+func startTemporal(t *testing.T, logger *zap.Logger, dbFile, hostPort string) *devServer {
 	t.Helper()
 	cli := os.Getenv("TEMPORAL_CLI")
 	if cli == "" {
@@ -54,47 +77,67 @@ func startTemporal(t *testing.T, logger *zap.Logger) client.Client {
 		}
 		t.Skip("TEMPORAL_CLI is not set; run make test, which builds the Temporal CLI and sets it")
 	}
+	if hostPort == "" {
+		hostPort = freeHostPort(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     cli,
 		LogLevel:         "error",
-		ClientOptions:    &client.Options{Namespace: "default", Logger: logging.Temporal(logger)},
-		SearchAttributes: workflows.SearchAttributes(casefile.Case{}),
+		DBFilename:       dbFile,
+		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default", Logger: logging.Temporal(logger)},
+		SearchAttributes: allSearchAttributes(),
 		ExtraArgs:        []string{"--headless"},
+		Stdout:           io.Discard,
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = server.Stop() })
-	return server.Client()
+	return &devServer{server: server, hostPort: hostPort}
 }
 
-// startStack brings up everything; register puts the workflow and
-// activities on the worker (nil: the production registration).
-func startStack(t *testing.T, register func(worker.Registry, *activities.Activities)) *stack {
-	t.Helper()
-	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	tc := startTemporal(t, logger)
-	pool, _ := pgtest.New(t)
-	st := store.New(pool)
+// allSearchAttributes has a value for every key, as the dev server registers
+// the attributes of the values it is given.
+func allSearchAttributes() temporal.SearchAttributes {
+	at := time.Now()
+	return workflows.SearchAttributes(casefile.Case{CallbackAt: &at})
+}
 
-	if register == nil {
-		register = caseworker.Register
+func freeHostPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startStack brings up everything: Temporal, a fresh database, the worker and the API.
+func startStack(t *testing.T, opts stackOptions) *stack {
+	t.Helper()
+	if opts.register == nil {
+		opts.register = caseworker.Register
 	}
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	register(w, &activities.Activities{Recorder: st})
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	if opts.policy == nil {
+		opts.policy = &testPolicy
+	}
+	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	server := startTemporal(t, logger, opts.temporalDB, "")
+	t.Cleanup(func() { _ = server.server.Stop() })
+	tc := server.server.Client()
+	pool, _ := pgtest.New(t)
+	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, logger: logger}
+	s.startWorker()
+	t.Cleanup(s.stopWorker)
 
 	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "e2e", "case-api")
 	require.NoError(t, err)
 	keys, err := issuer.PublicKeys()
 	require.NoError(t, err)
-	token, err := issuer.Token(devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
+	s.token, err = issuer.Token(devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
 		Scopes: []string{api.ScopeRead, api.ScopeWrite}, TTL: time.Hour})
 	require.NoError(t, err)
 
 	app := api.New(api.Options{
-		Cases:          caseops.New(tc, st),
+		Cases:          caseops.New(tc, s.store, *opts.policy),
 		Verifier:       api.NewTokenVerifier(keys, "e2e", "case-api"),
 		Logger:         logger,
 		RequestTimeout: 30 * time.Second,
@@ -103,10 +146,28 @@ func startStack(t *testing.T, register func(worker.Registry, *activities.Activit
 	require.NoError(t, err)
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
+	s.baseURL = "http://" + ln.Addr().String() + api.Root
+	return s
+}
 
-	return &stack{
-		baseURL: "http://" + ln.Addr().String() + api.Root, token: token,
-		pool: pool, store: st, temporal: tc, logger: logger,
+func (s *stack) startWorker() {
+	s.t.Helper()
+	acts := &activities.Activities{}
+	if s.opts.activities != nil {
+		acts = s.opts.activities(s.store)
+	} else {
+		outbox := &delivery.Outbox{Store: s.store, Logger: s.logger}
+		acts = &activities.Activities{Recorder: s.store, Callbacks: outbox, Escalations: outbox, Notices: outbox}
+	}
+	s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
+	s.opts.register(s.worker, acts)
+	require.NoError(s.t, s.worker.Start())
+}
+
+func (s *stack) stopWorker() {
+	if s.worker != nil {
+		s.worker.Stop()
+		s.worker = nil
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // TestGuideWalkthrough follows the Case API guide from create to close,
 // reading back after every write: a 2xx write must be visible at once.
 func TestGuideWalkthrough(t *testing.T) {
-	s := startStack(t, nil)
+	s := startStack(t, stackOptions{})
 
 	// Create a complaint, a service request and a callback request.
 	status, body := s.call(t, "POST", "/complaints", map[string]any{
@@ -122,8 +122,16 @@ func TestGuideWalkthrough(t *testing.T) {
 		changes = append(changes, row["change"].(string))
 		states = append(states, row["state"].(string))
 	}
-	require.Equal(t, []string{"Registered", "Resolved", "AttachmentAdded", "AttachmentRemoved", "Closed"}, changes)
-	require.Equal(t, []string{"Accepted", "Resolved", "Resolved", "Resolved", "Closed"}, states)
+	// The customer asked for an email answer: the resolution notice (to the
+	// outbox here) is recorded too, whenever it went out.
+	require.Equal(t, []string{"Registered", "Resolved", "AttachmentAdded", "AttachmentRemoved", "Closed"}, without(changes, "NoticeSent"))
+	require.Len(t, changes, 6)
+	require.Equal(t, "Accepted", states[0])
+	require.Equal(t, "Closed", states[len(states)-1])
+	notices, err := s.store.Outbox(context.Background(), "notice", 10)
+	require.NoError(t, err)
+	require.Len(t, notices, 1)
+	require.Equal(t, complaint+"/notice/2", notices[0].IdempotencyKey)
 
 	// The default list leaves the closed case out; state=Closed finds it.
 	_, list = s.call(t, "GET", "/cases", nil)
@@ -144,13 +152,14 @@ func TestGuideWalkthrough(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.WorkflowExecutionInfo.Status)
 
-	// The callback falls due at its time and is recorded in the history.
+	// The callback is delivered (to the outbox here) at its time and recorded.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, history := s.call(t, "GET", "/cases/"+callback+"/history", nil)
 		items := history["Items"].([]any)
 		if assert.Len(c, items, 2) {
 			last := items[1].(map[string]any)
-			assert.Equal(c, "CallbackDue", last["change"])
+			assert.Equal(c, "CallbackDelivered", last["change"])
+			assert.Equal(c, "Delivered", last["callback-status"])
 			due, err := time.Parse(time.RFC3339, last["version-date"].(string))
 			assert.NoError(c, err)
 			assert.False(c, due.Before(callbackAt), "due at %s, requested %s", due, callbackAt)
@@ -159,7 +168,7 @@ func TestGuideWalkthrough(t *testing.T) {
 }
 
 func TestUnknownCaseAnswers404(t *testing.T) {
-	s := startStack(t, nil)
+	s := startStack(t, stackOptions{})
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/cases/WI0000009999"},
 		{"GET", "/cases/WI0000009999/history"},
@@ -182,7 +191,7 @@ func TestUnknownCaseAnswers404(t *testing.T) {
 }
 
 func TestChosenCaseIDMustBeFree(t *testing.T) {
-	s := startStack(t, nil)
+	s := startStack(t, stackOptions{})
 	req := map[string]any{"case-id": "WI0000500000", "customer-id": "C1"}
 	status, body := s.call(t, "POST", "/complaints", req)
 	require.Equal(t, http.StatusCreated, status, body)
@@ -195,7 +204,7 @@ func TestChosenCaseIDMustBeFree(t *testing.T) {
 }
 
 func TestRejectedUpdateLeavesNoHistory(t *testing.T) {
-	s := startStack(t, nil)
+	s := startStack(t, stackOptions{})
 	_, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
 	id := body["id"].(string)
 
@@ -206,6 +215,16 @@ func TestRejectedUpdateLeavesNoHistory(t *testing.T) {
 	_, history := s.call(t, "GET", "/cases/"+id+"/history", nil)
 	require.Equal(t, float64(1), history["total-count"])
 	require.Equal(t, map[int64]int{1: 1}, s.historyRows(t, id))
+}
+
+func without(list []string, drop string) []string {
+	out := []string{}
+	for _, s := range list {
+		if s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func caseIDs(list map[string]any) []string {

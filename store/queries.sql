@@ -12,10 +12,11 @@ INSERT INTO cases (
     updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num,
     registration_date, state, resolution, importance, details, arrangement_num,
     comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
-    callback_request_time, categorry, attachments, version, updated_at
+    callback_request_time, categorry, attachments, version, updated_at,
+    callback_status, escalated, resolve_by
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-    $18, $19, $20, $21, $22, $23, $24, $25, $26
+    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29
 )
 ON CONFLICT (case_id) DO UPDATE SET
     case_type = EXCLUDED.case_type,
@@ -25,6 +26,9 @@ ON CONFLICT (case_id) DO UPDATE SET
     resolution = EXCLUDED.resolution,
     attachments = EXCLUDED.attachments,
     callback_request_time = EXCLUDED.callback_request_time,
+    callback_status = EXCLUDED.callback_status,
+    escalated = EXCLUDED.escalated,
+    resolve_by = EXCLUDED.resolve_by,
     version = EXCLUDED.version,
     updated_at = EXCLUDED.updated_at
 WHERE cases.version < EXCLUDED.version;
@@ -33,9 +37,10 @@ WHERE cases.version < EXCLUDED.version;
 INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
-    resolution, importance, details, arrangement_num
+    resolution, importance, details, arrangement_num,
+    callback_request_time, callback_status, escalated
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
 )
 ON CONFLICT (case_id, version) DO NOTHING;
 
@@ -66,3 +71,23 @@ FROM cases
 WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
   AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text)
   AND (sqlc.narg(customer_id)::text IS NULL OR customer_id = sqlc.narg(customer_id)::text);
+
+-- name: InsertOutbox :execrows
+INSERT INTO outbox (idempotency_key, kind, case_id, payload)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (idempotency_key) DO NOTHING;
+
+-- name: ListOutbox :many
+SELECT * FROM outbox
+WHERE kind = $1
+ORDER BY created_at DESC
+LIMIT $2;
+
+-- name: ListCallbacks :many
+-- Callback requests by requested time, optionally of one status.
+SELECT sqlc.embed(cases)
+FROM cases
+WHERE case_class = 'CallbackRequest'
+  AND (sqlc.narg(callback_status)::text IS NULL OR callback_status = sqlc.narg(callback_status)::text)
+ORDER BY callback_request_time DESC
+LIMIT sqlc.arg(max_rows);

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/delivery"
 	"github.com/bank/caseservice/store/internal/queries"
 )
 
@@ -86,26 +87,32 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 			Attachments:          attachments,
 			Version:              c.Version,
 			UpdatedAt:            c.UpdatedAt,
+			CallbackStatus:       nullable(string(c.CallbackStatus)),
+			Escalated:            c.Escalated,
+			ResolveBy:            c.ResolveBy,
 		}); err != nil {
 			return err
 		}
 		_, err := q.InsertHistory(ctx, queries.InsertHistoryParams{
-			CaseID:           c.ID,
-			Version:          c.Version,
-			VersionDate:      c.UpdatedAt,
-			Change:           string(entry.Change),
-			CaseType:         c.Type,
-			UpdatedByID:      nullable(c.UpdatedByID),
-			UpdatedByName:    nullable(c.UpdatedByName),
-			CustomerID:       c.CustomerID,
-			CustomerName:     nullable(c.CustomerName),
-			CustomerIdentNum: nullable(c.CustomerIdentNum),
-			RegistrationDate: c.RegisteredAt,
-			State:            string(c.State),
-			Resolution:       nullable(c.Resolution),
-			Importance:       c.Importance,
-			Details:          nullable(c.Details),
-			ArrangementNum:   nullable(c.ArrangementNum),
+			CaseID:              c.ID,
+			Version:             c.Version,
+			VersionDate:         c.UpdatedAt,
+			Change:              string(entry.Change),
+			CaseType:            c.Type,
+			UpdatedByID:         nullable(c.UpdatedByID),
+			UpdatedByName:       nullable(c.UpdatedByName),
+			CustomerID:          c.CustomerID,
+			CustomerName:        nullable(c.CustomerName),
+			CustomerIdentNum:    nullable(c.CustomerIdentNum),
+			RegistrationDate:    c.RegisteredAt,
+			State:               string(c.State),
+			Resolution:          nullable(c.Resolution),
+			Importance:          c.Importance,
+			Details:             nullable(c.Details),
+			ArrangementNum:      nullable(c.ArrangementNum),
+			CallbackRequestTime: c.CallbackAt,
+			CallbackStatus:      nullable(string(c.CallbackStatus)),
+			Escalated:           c.Escalated,
 		})
 		return err
 	})
@@ -223,6 +230,9 @@ func caseFromRow(row queries.Case) (casefile.Case, error) {
 		RelCaseID:            value(row.RelCaseID),
 		CallbackAt:           utc(row.CallbackRequestTime),
 		Categorry:            value(row.Categorry),
+		CallbackStatus:       casefile.CallbackStatus(value(row.CallbackStatus)),
+		Escalated:            row.Escalated,
+		ResolveBy:            utc(row.ResolveBy),
 		Version:              row.Version,
 		UpdatedAt:            row.UpdatedAt.UTC(),
 	}
@@ -249,6 +259,9 @@ func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
 			Importance:       row.Importance,
 			Details:          value(row.Details),
 			ArrangementNum:   value(row.ArrangementNum),
+			CallbackAt:       utc(row.CallbackRequestTime),
+			CallbackStatus:   casefile.CallbackStatus(value(row.CallbackStatus)),
+			Escalated:        row.Escalated,
 			Version:          row.Version,
 			UpdatedAt:        row.VersionDate.UTC(),
 		},
@@ -283,4 +296,62 @@ func nonNil(a []casefile.Attachment) []casefile.Attachment {
 		return []casefile.Attachment{}
 	}
 	return a
+}
+
+// AddToOutbox keeps a message for a receiver that is not configured. A
+// message already kept under the same idempotency key is not added again.
+func (s *Store) AddToOutbox(ctx context.Context, m delivery.Message) (bool, error) {
+	n, err := s.queries.InsertOutbox(ctx, queries.InsertOutboxParams{
+		IdempotencyKey: m.IdempotencyKey,
+		Kind:           m.Kind,
+		CaseID:         m.CaseID,
+		Payload:        m.Body,
+	})
+	if err != nil {
+		return false, mapError("add to outbox "+m.IdempotencyKey, err)
+	}
+	return n == 1, nil
+}
+
+// OutboxEntry is a kept message.
+type OutboxEntry struct {
+	IdempotencyKey string
+	Kind           string
+	CaseID         string
+	Payload        json.RawMessage
+	CreatedAt      time.Time
+}
+
+// Outbox lists the newest kept messages of a kind.
+func (s *Store) Outbox(ctx context.Context, kind string, limit int) ([]OutboxEntry, error) {
+	rows, err := s.queries.ListOutbox(ctx, queries.ListOutboxParams{Kind: kind, Limit: int32(limit)})
+	if err != nil {
+		return nil, mapError("list outbox", err)
+	}
+	out := make([]OutboxEntry, len(rows))
+	for i, r := range rows {
+		out[i] = OutboxEntry{IdempotencyKey: r.IdempotencyKey, Kind: r.Kind, CaseID: r.CaseID, Payload: r.Payload, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// Callbacks lists callback requests, newest requested time first, optionally
+// of one status.
+func (s *Store) Callbacks(ctx context.Context, status casefile.CallbackStatus, limit int) ([]casefile.Case, error) {
+	rows, err := s.queries.ListCallbacks(ctx, queries.ListCallbacksParams{
+		CallbackStatus: nullable(string(status)),
+		MaxRows:        int32(limit),
+	})
+	if err != nil {
+		return nil, mapError("list callbacks", err)
+	}
+	out := make([]casefile.Case, 0, len(rows))
+	for _, r := range rows {
+		c, err := caseFromRow(r.Case)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

@@ -1,6 +1,8 @@
 // Package workflows holds the case workflow: the one place where a case's
 // state changes. Each change is validated, applied to the workflow's state and
-// recorded in Postgres by an activity before the caller hears back.
+// recorded in Postgres by an activity before the caller hears back. The
+// workflow also keeps the case's clocks: its callback, its resolution
+// deadline and its reopen window.
 package workflows
 
 import (
@@ -10,40 +12,102 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/casefile"
 )
 
-// Editor recorded for changes the workflow makes on its own (a callback falling due).
-var systemEditor = Editor{ID: "system", Name: "system"}
+// Editors recorded for changes nobody asked for through the API.
+var (
+	systemEditor   = Editor{ID: "system", Name: "system"}
+	operatorEditor = Editor{ID: "temporal-operator", Name: "Temporal operator"}
+)
 
-// recordOptions retry a failed write until it lands: a case change that the
-// workflow has accepted must reach Postgres, however long the database is away.
-var recordOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    200 * time.Millisecond,
-		BackoffCoefficient: 2,
-		MaximumInterval:    30 * time.Second,
-	},
-}
+// lifecycleChange marks runs that deliver callbacks, escalate, send notices,
+// close resolved cases on their own and continue as new. Runs started before
+// it only record that a callback is due.
+const (
+	lifecycleChange  = "lifecycle"
+	lifecycleVersion = 1
+)
 
-// CaseWorkflow runs one case from registration to close. The argument is the
-// case as registered; the workflow sets its state, version and times.
-func CaseWorkflow(ctx workflow.Context, registration casefile.Case) (casefile.Case, error) {
-	r := &caseRun{c: registration}
+// CaseWorkflow runs one case from registration to close. On a first run the
+// workflow sets the case's state, version and times; a continued run takes
+// the case as it was.
+func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
+	r := &caseRun{c: start.Case, policy: start.Policy}
 	return r.run(ctx)
 }
 
 type caseRun struct {
-	c casefile.Case
+	c      casefile.Case
+	policy Policy
+	// lifecycle is false for runs begun before lifecycleChange.
+	lifecycle bool
 	// registered is set once version 1 is in Postgres.
 	registered bool
-	// recording counts record activities in flight; the workflow ends only at zero.
-	recording int
+	// pending counts activities in flight; the run ends only at zero.
+	pending int
+	// delivering is set while a callback delivery is being attempted.
+	delivering bool
 }
 
 func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
+	continued := r.c.Version > 0
+	r.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleVersion) == lifecycleVersion
+	if !continued {
+		r.register(ctx)
+	}
+	if err := r.registerHandlers(ctx); err != nil {
+		return r.c, err
+	}
+	if continued {
+		r.registered = true
+	} else {
+		if err := r.record(ctx, casefile.ChangeRegistered); err != nil {
+			return r.c, err
+		}
+		r.registered = true
+	}
+
+	if !r.lifecycle {
+		if r.c.CallbackAt != nil {
+			workflow.Go(ctx, r.awaitCallbackDue)
+		}
+		err := workflow.Await(ctx, func() bool { return r.c.State == casefile.StateClosed && r.idle(ctx) })
+		return r.c, err
+	}
+
+	reschedules := workflow.GetSignalChannel(ctx, SignalRescheduleCallback)
+	workflow.Go(ctx, func(ctx workflow.Context) { r.receiveReschedules(ctx, reschedules) })
+	if r.c.CallbackStatus == casefile.CallbackScheduled {
+		workflow.Go(ctx, r.runCallback)
+	}
+	workflow.Go(ctx, r.runResolutionDeadline)
+	workflow.Go(ctx, r.runReopenWindow)
+
+	if err := workflow.Await(ctx, func() bool {
+		return r.idle(ctx) && (r.c.State == casefile.StateClosed || r.historyIsLong(ctx))
+	}); err != nil {
+		return r.c, err
+	}
+	if r.c.State == casefile.StateClosed {
+		return r.c, nil
+	}
+	// Signals that came in with the last task would be lost with this run.
+	for {
+		var at string
+		if !reschedules.ReceiveAsync(&at) {
+			break
+		}
+		r.rescheduleFromSignal(ctx, at)
+	}
+	if err := workflow.Await(ctx, func() bool { return r.idle(ctx) }); err != nil {
+		return r.c, err
+	}
+	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy})
+}
+
+// register sets what a new case starts with.
+func (r *caseRun) register(ctx workflow.Context) {
 	now := workflow.Now(ctx).UTC()
 	r.c.State = casefile.StateAccepted
 	r.c.Version = 1
@@ -52,20 +116,30 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if r.c.UpdatedByID == "" && r.c.UpdatedByName == "" {
 		r.c.UpdatedByID, r.c.UpdatedByName = r.c.RegisteredByID, r.c.RegisteredByName
 	}
-	if err := r.registerHandlers(ctx); err != nil {
-		return r.c, err
+	if !r.lifecycle {
+		return
 	}
-	if err := r.record(ctx, casefile.ChangeRegistered); err != nil {
-		return r.c, err
-	}
-	r.registered = true
 	if r.c.CallbackAt != nil {
-		workflow.Go(ctx, r.awaitCallback)
+		r.c.CallbackStatus = casefile.CallbackScheduled
+		r.c.CallbackSchedule = 1
 	}
-	err := workflow.Await(ctx, func() bool {
-		return r.c.State == casefile.StateClosed && r.recording == 0 && workflow.AllHandlersFinished(ctx)
-	})
-	return r.c, err
+	if within, ok := r.policy.ResolveWithin[r.c.Importance]; ok && within > 0 {
+		deadline := now.Add(within)
+		r.c.ResolveBy = &deadline
+	}
+}
+
+func (r *caseRun) idle(ctx workflow.Context) bool {
+	return r.pending == 0 && workflow.AllHandlersFinished(ctx)
+}
+
+// historyIsLong says when to continue as new, before the history gets large.
+func (r *caseRun) historyIsLong(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	if info.GetContinueAsNewSuggested() {
+		return true
+	}
+	return r.policy.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= r.policy.MaxHistoryEvents
 }
 
 func (r *caseRun) registerHandlers(ctx workflow.Context) error {
@@ -74,12 +148,12 @@ func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	handlers := []struct {
-		name, description  string
+		name, description string
 		handler, validator any
 	}{
 		{UpdateAwaitRegistration, "Returns once the new case is recorded; used by the API on create.",
 			r.awaitRegistration, nil},
-		{UpdateProgress, "Changes type, state (Accepted/Resolved) or resolution.",
+		{UpdateProgress, "Changes type, state (Accepted/Resolved) or resolution, or reschedules the callback.",
 			r.progress, r.validateProgress},
 		{UpdateClose, "Closes the case; the workflow then completes.",
 			r.close, r.validateClose},
@@ -117,6 +191,23 @@ func (r *caseRun) validateProgress(req ProgressRequest) error {
 	default:
 		return reject(RejectInvalid, "unknown state %q", req.State)
 	}
+	if req.CallbackAt != nil {
+		return r.validateReschedule()
+	}
+	return nil
+}
+
+func (r *caseRun) validateReschedule() error {
+	switch {
+	case r.c.Class != casefile.ClassCallbackRequest:
+		return reject(RejectInvalid, "case %s is a %s; only callback requests have a callback time", r.c.ID, r.c.Class)
+	case !r.lifecycle:
+		return reject(RejectConflict, "case %s was registered before callbacks could be rescheduled", r.c.ID)
+	case r.delivering:
+		return reject(RejectConflict, "the callback of case %s is being delivered", r.c.ID)
+	case r.c.CallbackStatus == casefile.CallbackDelivered:
+		return reject(RejectConflict, "the callback of case %s was already delivered", r.c.ID)
+	}
 	return nil
 }
 
@@ -125,9 +216,14 @@ func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, e
 	switch {
 	case req.State == casefile.StateResolved && r.c.State != casefile.StateResolved:
 		change = casefile.ChangeResolved
+		now := workflow.Now(ctx).UTC()
+		r.c.ResolvedAt = &now
 	case req.State == casefile.StateAccepted && r.c.State == casefile.StateResolved:
 		change = casefile.ChangeReopened
 		r.c.Resolution = ""
+		r.c.ResolvedAt = nil
+	case req.CallbackAt != nil:
+		change = casefile.ChangeCallbackRescheduled
 	}
 	if req.State != "" {
 		r.c.State = req.State
@@ -138,20 +234,51 @@ func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, e
 	if req.Resolution != "" {
 		r.c.Resolution = req.Resolution
 	}
-	return r.commit(ctx, req.Editor, change)
+	if req.CallbackAt != nil {
+		r.reschedule(ctx, *req.CallbackAt)
+	}
+	result, err := r.commit(ctx, req.Editor, change)
+	if err == nil && change == casefile.ChangeResolved && r.lifecycle && r.wantsNotice() {
+		version := r.c.Version
+		r.pending++
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { r.pending-- }()
+			r.sendNotice(ctx, version)
+		})
+	}
+	return result, err
+}
+
+// reschedule moves the callback to at; the callback loop re-arms its timer.
+func (r *caseRun) reschedule(ctx workflow.Context, at time.Time) {
+	at = at.UTC()
+	r.c.CallbackAt = &at
+	r.c.CallbackSchedule++
+	if r.c.CallbackStatus != casefile.CallbackScheduled {
+		// A failed callback gets a new chance.
+		r.c.CallbackStatus = casefile.CallbackScheduled
+		workflow.Go(ctx, r.runCallback)
+	}
 }
 
 func (r *caseRun) validateClose(CloseRequest) error { return r.validateOpen() }
 
 func (r *caseRun) close(ctx workflow.Context, req CloseRequest) (Result, error) {
+	return r.closeCase(ctx, req.Editor, req.CaseType, req.Resolution)
+}
+
+func (r *caseRun) closeCase(ctx workflow.Context, editor Editor, caseType, resolution string) (Result, error) {
 	r.c.State = casefile.StateClosed
-	if req.CaseType != "" {
-		r.c.Type = req.CaseType
+	if caseType != "" {
+		r.c.Type = caseType
 	}
-	if req.Resolution != "" {
-		r.c.Resolution = req.Resolution
+	if resolution != "" {
+		r.c.Resolution = resolution
 	}
-	return r.commit(ctx, req.Editor, casefile.ChangeClosed)
+	if r.c.CallbackStatus == casefile.CallbackScheduled && !r.delivering {
+		r.c.CallbackStatus = casefile.CallbackCancelled
+	}
+	return r.commit(ctx, editor, casefile.ChangeClosed)
 }
 
 func (r *caseRun) validateAddAttachment(req AddAttachmentRequest) error {
@@ -206,9 +333,9 @@ func (r *caseRun) validateOpen() error {
 	return nil
 }
 
-// awaitCallback waits for the requested callback time, unless the case is
-// closed first, and records that the callback is due.
-func (r *caseRun) awaitCallback(ctx workflow.Context) {
+// awaitCallbackDue is how runs begun before lifecycleChange treat a callback:
+// they record that it is due, unless the case is closed first.
+func (r *caseRun) awaitCallbackDue(ctx workflow.Context) {
 	at := *r.c.CallbackAt
 	wait := at.Sub(workflow.Now(ctx))
 	if wait > 0 {
@@ -233,11 +360,7 @@ func (r *caseRun) commit(ctx workflow.Context, editor Editor, change casefile.Ch
 	r.c.Version++
 	r.c.UpdatedAt = workflow.Now(ctx).UTC()
 	r.c.UpdatedByID, r.c.UpdatedByName = editor.ID, editor.Name
-	err := workflow.UpsertTypedSearchAttributes(ctx,
-		CaseStateKey.ValueSet(string(r.c.State)),
-		CaseTypeKey.ValueSet(r.c.Type),
-	)
-	if err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, r.searchAttributeUpdates()...); err != nil {
 		return Result{}, fmt.Errorf("upsert search attributes: %w", err)
 	}
 	result := r.result()
@@ -245,12 +368,26 @@ func (r *caseRun) commit(ctx workflow.Context, editor Editor, change casefile.Ch
 	return result, r.record(ctx, change)
 }
 
+func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
+	updates := []temporal.SearchAttributeUpdate{
+		CaseStateKey.ValueSet(string(r.c.State)),
+		CaseTypeKey.ValueSet(r.c.Type),
+	}
+	if !r.lifecycle {
+		return updates
+	}
+	updates = append(updates, CaseEscalatedKey.ValueSet(r.c.Escalated))
+	if r.c.CallbackAt != nil {
+		updates = append(updates, CallbackStatusKey.ValueSet(string(r.c.CallbackStatus)), CallbackAtKey.ValueSet(*r.c.CallbackAt))
+	}
+	return updates
+}
+
 // record writes the current snapshot as a history entry. The snapshot is
 // encoded when the activity is scheduled, so later changes cannot leak into it.
 func (r *caseRun) record(ctx workflow.Context, change casefile.Change) error {
-	var a *activities.Activities
-	r.recording++
-	defer func() { r.recording-- }()
+	r.pending++
+	defer func() { r.pending-- }()
 	entry := casefile.HistoryEntry{Case: r.c, Change: change}
 	ctx = workflow.WithActivityOptions(ctx, recordOptions)
 	return workflow.ExecuteActivity(ctx, a.RecordChange, entry).Get(ctx, nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
@@ -31,12 +32,25 @@ type caseWorkflowSuite struct {
 	mu       sync.Mutex
 	recorded []casefile.HistoryEntry
 	updates  int
+
+	// What the delivery activities were asked, with the (skipped) time of each attempt.
+	deliveries  []attempt[activities.CallbackDelivery]
+	escalations []attempt[activities.EscalationNotice]
+	notices     []attempt[activities.ResolutionNotice]
+	// deliverFails makes the callback delivery fail on the attempts it returns true for.
+	deliverFails func(attempt int) bool
+}
+
+type attempt[T any] struct {
+	at      time.Time
+	number  int
+	request T
 }
 
 func TestCaseWorkflow(t *testing.T) { suite.Run(t, new(caseWorkflowSuite)) }
 
 func (s *caseWorkflowSuite) SetupTest() {
-	s.recorded = nil
+	s.recorded, s.deliveries, s.escalations, s.notices, s.deliverFails = nil, nil, nil, nil, nil
 	s.SetLogger(logging.Temporal(zaptest.NewLogger(s.T(), zaptest.Level(zap.WarnLevel))))
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
@@ -49,7 +63,34 @@ func (s *caseWorkflowSuite) SetupTest() {
 			s.recorded = append(s.recorded, e)
 			return nil
 		})
+	s.env.OnActivity(a.DeliverCallback, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, d activities.CallbackDelivery) error {
+			n := int(activity.GetInfo(ctx).Attempt)
+			s.deliveries = append(s.deliveries, attempt[activities.CallbackDelivery]{s.env.Now().UTC(), n, d})
+			if s.deliverFails != nil && s.deliverFails(n) {
+				return errors.New("contact centre unavailable")
+			}
+			return nil
+		}).Maybe()
+	s.env.OnActivity(a.SendEscalation, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, n activities.EscalationNotice) error {
+			s.escalations = append(s.escalations, attempt[activities.EscalationNotice]{s.env.Now().UTC(), int(activity.GetInfo(ctx).Attempt), n})
+			return nil
+		}).Maybe()
+	s.env.OnActivity(a.SendResolutionNotice, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, n activities.ResolutionNotice) error {
+			s.notices = append(s.notices, attempt[activities.ResolutionNotice]{s.env.Now().UTC(), int(activity.GetInfo(ctx).Attempt), n})
+			return nil
+		}).Maybe()
 }
+
+// start is the workflow input for c under the given policy.
+func start(c casefile.Case, p workflows.Policy) workflows.Start {
+	return workflows.Start{Case: c, Policy: p}
+}
+
+// noClocks is a policy without reopen window or deadlines.
+var noClocks = workflows.Policy{CallbackMaxRetry: time.Hour, NoticeMaxRetry: time.Hour}
 
 func (s *caseWorkflowSuite) AfterTest(string, string) { s.env.AssertExpectations(s.T()) }
 
@@ -123,7 +164,7 @@ func (s *caseWorkflowSuite) TestFullLifecycleRecordsEachVersion() {
 		Editor: agent, FileID: "f-1"})
 	closed := s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent, Resolution: "done"})
 
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
 	for _, o := range []*outcome{registered, resolve, attach, detach, closed} {
 		s.True(o.done)
@@ -158,7 +199,7 @@ func (s *caseWorkflowSuite) TestReopenClearsResolution() {
 		Editor: agent, State: casefile.StateAccepted})
 	s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
 	s.NoError(reopen.err)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeReopened, casefile.ChangeClosed}, s.changes())
@@ -184,7 +225,7 @@ func (s *caseWorkflowSuite) TestValidatorsRejectWithoutRecording() {
 	}
 	s.update(time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
 	for i, c := range cases {
 		s.True(outcomes[i].done, c.name)
@@ -199,7 +240,7 @@ func (s *caseWorkflowSuite) TestClosedCaseRefusesChanges() {
 	again := s.update(time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 	attach := s.update(time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f", FileName: "f.pdf"})
 
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
 	s.Equal(workflows.RejectConflict, rejectionType(again.err))
 	s.Equal(workflows.RejectConflict, rejectionType(attach.err))
@@ -212,55 +253,13 @@ func (s *caseWorkflowSuite) TestAddingTheSameFileTwiceRecordsOnce() {
 	renamed := s.update(3*time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f-1", FileName: "b.pdf"})
 	s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
 	s.True(first.result.Recorded)
 	s.NoError(same.err)
 	s.False(same.result.Recorded)
 	s.Equal(workflows.RejectConflict, rejectionType(renamed.err))
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeAttachmentAdded, casefile.ChangeClosed}, s.changes())
-}
-
-func callbackCase(at time.Time) casefile.Case {
-	return casefile.Case{
-		ID: "WI0000000043", Class: casefile.ClassCallbackRequest, Type: "CallbackRequest",
-		CustomerID: "1104977710344", Importance: "Standard", Categorry: "Cards", CallbackAt: &at,
-	}
-}
-
-func (s *caseWorkflowSuite) TestCallbackFallsDueAtItsTime() {
-	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	at := start.Add(3 * time.Hour)
-	var dueAt time.Time
-	s.update(5*time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
-
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, callbackCase(at))
-
-	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeCallbackDue, casefile.ChangeClosed}, s.changes())
-	dueAt = s.recorded[1].Case.UpdatedAt
-	s.Equal(at, dueAt, "the callback falls due exactly at the requested time")
-	s.Equal("system", s.recorded[1].Case.UpdatedByID)
-	s.Equal(casefile.StateAccepted, s.recorded[1].Case.State)
-}
-
-func (s *caseWorkflowSuite) TestClosingBeforeTheCallbackCancelsIt() {
-	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	s.update(time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
-
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, callbackCase(start.Add(3*time.Hour)))
-
-	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
-	s.Equal(start.Add(time.Hour), s.env.Now().UTC(), "the workflow ends at the close, not at the callback time")
-}
-
-func (s *caseWorkflowSuite) TestCallbackTimeAlreadyPassedFallsDueAtOnce() {
-	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	s.update(time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
-
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, callbackCase(start.Add(-30*time.Second)))
-
-	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeCallbackDue, casefile.ChangeClosed}, s.changes())
-	s.Equal(start, s.recorded[1].Case.UpdatedAt)
 }
 
 func (s *caseWorkflowSuite) TestStateQueryShowsCurrentCase() {
@@ -275,7 +274,7 @@ func (s *caseWorkflowSuite) TestStateQueryShowsCurrentCase() {
 	}, 2*time.Minute)
 	s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, complaint())
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 	s.Equal("CardComplaint", s.result().Type)
 }
 

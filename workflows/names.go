@@ -22,6 +22,8 @@ const (
 	UpdateAddAttachment     = "add-attachment"
 	UpdateRemoveAttachment  = "remove-attachment"
 	QueryState              = "state"
+	// SignalRescheduleCallback takes an RFC 3339 time; for operators in the Temporal UI.
+	SignalRescheduleCallback = "reschedule-callback"
 )
 
 // Search attributes kept current on every case workflow; register them on the
@@ -32,20 +34,45 @@ var (
 	CaseClassKey  = temporal.NewSearchAttributeKeyKeyword("CaseClass")
 	CustomerIDKey = temporal.NewSearchAttributeKeyKeyword("CustomerId")
 	ImportanceKey = temporal.NewSearchAttributeKeyKeyword("Importance")
+	// CaseEscalatedKey is true once a case missed its resolution deadline.
+	CaseEscalatedKey = temporal.NewSearchAttributeKeyBool("CaseEscalated")
+	// CallbackStatusKey is a callback request's callback status; "Failed" needs an operator.
+	CallbackStatusKey = temporal.NewSearchAttributeKeyKeyword("CallbackStatus")
+	// CallbackAtKey is when a callback request's callback is due.
+	CallbackAtKey = temporal.NewSearchAttributeKeyTime("CallbackAt")
 )
-
-// SearchAttributeKeys lists every key above, for registration.
-var SearchAttributeKeys = []temporal.SearchAttributeKey{CaseStateKey, CaseTypeKey, CaseClassKey, CustomerIDKey, ImportanceKey}
 
 // SearchAttributes are the attributes a new case workflow starts with.
 func SearchAttributes(c casefile.Case) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
+	updates := []temporal.SearchAttributeUpdate{
 		CaseStateKey.ValueSet(string(casefile.StateAccepted)),
 		CaseTypeKey.ValueSet(c.Type),
 		CaseClassKey.ValueSet(string(c.Class)),
 		CustomerIDKey.ValueSet(c.CustomerID),
 		ImportanceKey.ValueSet(c.Importance),
-	)
+		CaseEscalatedKey.ValueSet(false),
+	}
+	if c.CallbackAt != nil {
+		updates = append(updates, CallbackStatusKey.ValueSet(string(casefile.CallbackScheduled)), CallbackAtKey.ValueSet(*c.CallbackAt))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+// SearchAttributeKeys lists every search attribute the workflow sets; they
+// must be registered on the namespace.
+var SearchAttributeKeys = []temporal.SearchAttributeKey{
+	CaseStateKey, CaseTypeKey, CaseClassKey, CustomerIDKey, ImportanceKey,
+	CaseEscalatedKey, CallbackStatusKey, CallbackAtKey,
+}
+
+// SearchAttributeDefinitions renders each key as NAME=TYPE, the form of the
+// Temporal CLI's --search-attribute flag.
+func SearchAttributeDefinitions() []string {
+	out := make([]string, len(SearchAttributeKeys))
+	for i, k := range SearchAttributeKeys {
+		out[i] = k.GetName() + "=" + k.GetValueType().String()
+	}
+	return out
 }
 
 // Summary is the one line the Temporal UI shows for a case workflow.

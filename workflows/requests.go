@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -14,13 +15,16 @@ type Editor struct {
 	Name string
 }
 
-// ProgressRequest changes a case's type, state or resolution. Empty fields
-// leave the case as it is, except that reopening clears the resolution.
+// ProgressRequest changes a case's type, state or resolution, or reschedules
+// its callback. Empty fields leave the case as it is, except that reopening
+// clears the resolution.
 type ProgressRequest struct {
 	Editor     Editor
 	CaseType   string
 	State      casefile.State
 	Resolution string
+	// CallbackAt reschedules the callback of a callback request.
+	CallbackAt *time.Time
 }
 
 // CloseRequest closes a case, optionally with a final type and resolution.
@@ -63,4 +67,27 @@ const (
 
 func reject(kind, format string, args ...any) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), kind, temporal.ApplicationErrorOptions{NonRetryable: true})
+}
+
+// Start is the input of a case workflow run: the case, and the policy it was
+// registered under. The case is embedded so that inputs recorded before the
+// policy existed still decode. A case with a version is a continuation.
+type Start struct {
+	casefile.Case
+	Policy Policy
+}
+
+// Policy holds the time rules of a case, fixed at registration.
+type Policy struct {
+	// AutoCloseAfter closes a Resolved case that is not reopened within it; 0: never.
+	AutoCloseAfter time.Duration
+	// ResolveWithin is the resolution deadline by importance; a missing one: no SLA.
+	ResolveWithin map[string]time.Duration
+	// CallbackMaxRetry bounds the retries of one callback delivery.
+	CallbackMaxRetry time.Duration
+	// NoticeMaxRetry bounds the retries of an escalation or customer notice.
+	NoticeMaxRetry time.Duration
+	// MaxHistoryEvents continues the run as new past this history length,
+	// even before the server suggests it; 0: only when suggested.
+	MaxHistoryEvents int
 }

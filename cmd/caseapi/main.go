@@ -21,6 +21,7 @@ import (
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
+	"github.com/bank/caseservice/workflows"
 )
 
 func main() {
@@ -59,7 +60,7 @@ func run(ctx context.Context) error {
 	defer tc.Close()
 
 	app := api.New(api.Options{
-		Cases:          caseops.New(tc, store.New(pool)),
+		Cases:          caseops.New(tc, store.New(pool), policyOf(cfg.Lifecycle)),
 		Verifier:       api.NewTokenVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Audience),
 		Logger:         logger,
 		RequestTimeout: cfg.RequestTimeout,
@@ -103,4 +104,15 @@ func tokenKeys(ctx context.Context, auth config.Auth) (jwk.Set, error) {
 		return nil, errors.Join(errors.New("jwks cache"), err)
 	}
 	return set, nil
+}
+
+// policyOf is the policy new cases are registered under.
+func policyOf(l config.Lifecycle) workflows.Policy {
+	return workflows.Policy{
+		AutoCloseAfter:   l.AutoCloseAfter,
+		ResolveWithin:    l.ResolveWithin,
+		CallbackMaxRetry: l.CallbackMaxRetry,
+		NoticeMaxRetry:   l.NoticeMaxRetry,
+		MaxHistoryEvents: l.MaxHistoryEvents,
+	}
 }

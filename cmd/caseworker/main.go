@@ -5,15 +5,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/delivery"
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
@@ -51,7 +54,8 @@ func run(ctx context.Context) error {
 	}
 	defer tc.Close()
 
-	w := caseworker.New(tc, &activities.Activities{Recorder: store.New(pool)}, worker.Options{})
+	st := store.New(pool)
+	w := caseworker.New(tc, newActivities(cfg.Delivery, st, logger), worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -60,4 +64,30 @@ func run(ctx context.Context) error {
 	logger.Info("Worker stopping")
 	w.Stop()
 	return nil
+}
+
+// newActivities wires each kind of delivery to its webhook, or to the outbox
+// where none is configured, and email notices to SMTP where a host is set.
+func newActivities(cfg config.Delivery, st *store.Store, logger *zap.Logger) *activities.Activities {
+	httpClient := &http.Client{Timeout: 20 * time.Second}
+	outbox := &delivery.Outbox{Store: st, Logger: logger}
+	sender := func(w config.Webhook) activities.Sender {
+		if w.URL == "" {
+			return outbox
+		}
+		return &delivery.Webhook{URL: w.URL, Secret: []byte(w.Secret), Client: httpClient}
+	}
+	acts := &activities.Activities{
+		Recorder:    st,
+		Callbacks:   sender(cfg.Callback),
+		Escalations: sender(cfg.Escalation),
+		Notices:     sender(cfg.Notice),
+	}
+	if cfg.SMTP.Host != "" {
+		acts.Mail = &delivery.Mailer{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, From: cfg.SMTP.From,
+			Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, TLS: cfg.SMTP.TLS,
+		}
+	}
+	return acts
 }

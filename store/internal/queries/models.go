@@ -35,23 +35,37 @@ type Case struct {
 	Attachments          []byte
 	Version              int64
 	UpdatedAt            time.Time
+	CallbackStatus       *string
+	Escalated            bool
+	ResolveBy            *time.Time
 }
 
 type CaseHistory struct {
-	CaseID           string
-	Version          int64
-	VersionDate      time.Time
-	Change           string
-	CaseType         string
-	UpdatedByID      *string
-	UpdatedByName    *string
-	CustomerID       string
-	CustomerName     *string
-	CustomerIdentNum *string
-	RegistrationDate time.Time
-	State            string
-	Resolution       *string
-	Importance       string
-	Details          *string
-	ArrangementNum   *string
+	CaseID              string
+	Version             int64
+	VersionDate         time.Time
+	Change              string
+	CaseType            string
+	UpdatedByID         *string
+	UpdatedByName       *string
+	CustomerID          string
+	CustomerName        *string
+	CustomerIdentNum    *string
+	RegistrationDate    time.Time
+	State               string
+	Resolution          *string
+	Importance          string
+	Details             *string
+	ArrangementNum      *string
+	CallbackRequestTime *time.Time
+	CallbackStatus      *string
+	Escalated           bool
+}
+
+type Outbox struct {
+	IdempotencyKey string
+	Kind           string
+	CaseID         string
+	Payload        []byte
+	CreatedAt      time.Time
 }

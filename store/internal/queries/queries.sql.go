@@ -43,7 +43,7 @@ func (q *Queries) CountHistory(ctx context.Context, caseID string) (int64, error
 }
 
 const getCase = `-- name: GetCase :one
-SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at FROM cases WHERE case_id = $1
+SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by FROM cases WHERE case_id = $1
 `
 
 func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
@@ -76,6 +76,9 @@ func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
 		&i.Attachments,
 		&i.Version,
 		&i.UpdatedAt,
+		&i.CallbackStatus,
+		&i.Escalated,
+		&i.ResolveBy,
 	)
 	return i, err
 }
@@ -84,30 +87,34 @@ const insertHistory = `-- name: InsertHistory :execrows
 INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
-    resolution, importance, details, arrangement_num
+    resolution, importance, details, arrangement_num,
+    callback_request_time, callback_status, escalated
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
 )
 ON CONFLICT (case_id, version) DO NOTHING
 `
 
 type InsertHistoryParams struct {
-	CaseID           string
-	Version          int64
-	VersionDate      time.Time
-	Change           string
-	CaseType         string
-	UpdatedByID      *string
-	UpdatedByName    *string
-	CustomerID       string
-	CustomerName     *string
-	CustomerIdentNum *string
-	RegistrationDate time.Time
-	State            string
-	Resolution       *string
-	Importance       string
-	Details          *string
-	ArrangementNum   *string
+	CaseID              string
+	Version             int64
+	VersionDate         time.Time
+	Change              string
+	CaseType            string
+	UpdatedByID         *string
+	UpdatedByName       *string
+	CustomerID          string
+	CustomerName        *string
+	CustomerIdentNum    *string
+	RegistrationDate    time.Time
+	State               string
+	Resolution          *string
+	Importance          string
+	Details             *string
+	ArrangementNum      *string
+	CallbackRequestTime *time.Time
+	CallbackStatus      *string
+	Escalated           bool
 }
 
 func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) (int64, error) {
@@ -128,6 +135,9 @@ func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) (i
 		arg.Importance,
 		arg.Details,
 		arg.ArrangementNum,
+		arg.CallbackRequestTime,
+		arg.CallbackStatus,
+		arg.Escalated,
 	)
 	if err != nil {
 		return 0, err
@@ -135,8 +145,103 @@ func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) (i
 	return result.RowsAffected(), nil
 }
 
+const insertOutbox = `-- name: InsertOutbox :execrows
+INSERT INTO outbox (idempotency_key, kind, case_id, payload)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (idempotency_key) DO NOTHING
+`
+
+type InsertOutboxParams struct {
+	IdempotencyKey string
+	Kind           string
+	CaseID         string
+	Payload        []byte
+}
+
+func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertOutbox,
+		arg.IdempotencyKey,
+		arg.Kind,
+		arg.CaseID,
+		arg.Payload,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const listCallbacks = `-- name: ListCallbacks :many
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by
+FROM cases
+WHERE case_class = 'CallbackRequest'
+  AND ($1::text IS NULL OR callback_status = $1::text)
+ORDER BY callback_request_time DESC
+LIMIT $2
+`
+
+type ListCallbacksParams struct {
+	CallbackStatus *string
+	MaxRows        int32
+}
+
+type ListCallbacksRow struct {
+	Case Case
+}
+
+// Callback requests by requested time, optionally of one status.
+func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([]ListCallbacksRow, error) {
+	rows, err := q.db.Query(ctx, listCallbacks, arg.CallbackStatus, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListCallbacksRow
+	for rows.Next() {
+		var i ListCallbacksRow
+		if err := rows.Scan(
+			&i.Case.CaseID,
+			&i.Case.CaseClass,
+			&i.Case.CaseType,
+			&i.Case.RegisteredByID,
+			&i.Case.RegisteredByName,
+			&i.Case.UpdatedByID,
+			&i.Case.UpdatedByName,
+			&i.Case.CustomerID,
+			&i.Case.CustomerName,
+			&i.Case.CustomerIdentNum,
+			&i.Case.RegistrationDate,
+			&i.Case.State,
+			&i.Case.Resolution,
+			&i.Case.Importance,
+			&i.Case.Details,
+			&i.Case.ArrangementNum,
+			&i.Case.CommReason,
+			&i.Case.CommReplyAddress,
+			&i.Case.CommReplyAddressCode,
+			&i.Case.CommType,
+			&i.Case.RelCaseID,
+			&i.Case.CallbackRequestTime,
+			&i.Case.Categorry,
+			&i.Case.Attachments,
+			&i.Case.Version,
+			&i.Case.UpdatedAt,
+			&i.Case.CallbackStatus,
+			&i.Case.Escalated,
+			&i.Case.ResolveBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listCases = `-- name: ListCases :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, count(*) OVER () AS total_count
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, count(*) OVER () AS total_count
 FROM cases
 WHERE (CASE WHEN $1::text IS NULL THEN state <> 'Closed' ELSE state = $1::text END)
   AND ($2::text IS NULL OR case_type = $2::text)
@@ -202,6 +307,9 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.Case.Attachments,
 			&i.Case.Version,
 			&i.Case.UpdatedAt,
+			&i.Case.CallbackStatus,
+			&i.Case.Escalated,
+			&i.Case.ResolveBy,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
@@ -215,7 +323,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, count(*) OVER () AS total_count
 FROM case_history
 WHERE case_id = $1
 ORDER BY version
@@ -259,7 +367,48 @@ func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]Lis
 			&i.CaseHistory.Importance,
 			&i.CaseHistory.Details,
 			&i.CaseHistory.ArrangementNum,
+			&i.CaseHistory.CallbackRequestTime,
+			&i.CaseHistory.CallbackStatus,
+			&i.CaseHistory.Escalated,
 			&i.TotalCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listOutbox = `-- name: ListOutbox :many
+SELECT idempotency_key, kind, case_id, payload, created_at FROM outbox
+WHERE kind = $1
+ORDER BY created_at DESC
+LIMIT $2
+`
+
+type ListOutboxParams struct {
+	Kind  string
+	Limit int32
+}
+
+func (q *Queries) ListOutbox(ctx context.Context, arg ListOutboxParams) ([]Outbox, error) {
+	rows, err := q.db.Query(ctx, listOutbox, arg.Kind, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Outbox
+	for rows.Next() {
+		var i Outbox
+		if err := rows.Scan(
+			&i.IdempotencyKey,
+			&i.Kind,
+			&i.CaseID,
+			&i.Payload,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -288,10 +437,11 @@ INSERT INTO cases (
     updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num,
     registration_date, state, resolution, importance, details, arrangement_num,
     comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
-    callback_request_time, categorry, attachments, version, updated_at
+    callback_request_time, categorry, attachments, version, updated_at,
+    callback_status, escalated, resolve_by
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-    $18, $19, $20, $21, $22, $23, $24, $25, $26
+    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29
 )
 ON CONFLICT (case_id) DO UPDATE SET
     case_type = EXCLUDED.case_type,
@@ -301,6 +451,9 @@ ON CONFLICT (case_id) DO UPDATE SET
     resolution = EXCLUDED.resolution,
     attachments = EXCLUDED.attachments,
     callback_request_time = EXCLUDED.callback_request_time,
+    callback_status = EXCLUDED.callback_status,
+    escalated = EXCLUDED.escalated,
+    resolve_by = EXCLUDED.resolve_by,
     version = EXCLUDED.version,
     updated_at = EXCLUDED.updated_at
 WHERE cases.version < EXCLUDED.version
@@ -333,6 +486,9 @@ type UpsertCaseParams struct {
 	Attachments          []byte
 	Version              int64
 	UpdatedAt            time.Time
+	CallbackStatus       *string
+	Escalated            bool
+	ResolveBy            *time.Time
 }
 
 // Replaces the row only with a newer version, so a retried or late write of an
@@ -365,6 +521,9 @@ func (q *Queries) UpsertCase(ctx context.Context, arg UpsertCaseParams) (int64, 
 		arg.Attachments,
 		arg.Version,
 		arg.UpdatedAt,
+		arg.CallbackStatus,
+		arg.Escalated,
+		arg.ResolveBy,
 	)
 	if err != nil {
 		return 0, err

@@ -1,0 +1,220 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/bank/caseservice/activities"
+	"github.com/bank/caseservice/casefile"
+)
+
+// a names the activities; its methods are only referenced, never called here.
+var a *activities.Activities
+
+// recordOptions retry a failed write until it lands: a case change that the
+// workflow has accepted must reach Postgres, however long the database is away.
+var recordOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    200 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaximumInterval:    30 * time.Second,
+	},
+}
+
+// deliveryOptions retry a delivery with exponential backoff until maxRetry
+// has passed since its first attempt.
+func deliveryOptions(maxRetry time.Duration) workflow.ActivityOptions {
+	if maxRetry <= 0 {
+		maxRetry = time.Hour
+	}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: maxRetry,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	}
+}
+
+// runCallback waits for the callback time, re-arming on every reschedule,
+// and delivers the callback unless the case is closed first.
+func (r *caseRun) runCallback(ctx workflow.Context) {
+	for r.c.CallbackStatus == casefile.CallbackScheduled {
+		schedule, at := r.c.CallbackSchedule, *r.c.CallbackAt
+		changed := func() bool {
+			return r.c.CallbackSchedule != schedule || r.c.CallbackStatus != casefile.CallbackScheduled
+		}
+		if wait := at.Sub(workflow.Now(ctx)); wait > 0 {
+			_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout:      wait,
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("callback for %s at %s", r.c.ID, at.Format(time.RFC3339))},
+			}, changed)
+			if err != nil {
+				return
+			}
+		}
+		if changed() {
+			continue // rescheduled or cancelled: look again
+		}
+		r.deliverCallback(ctx, schedule, at)
+		return
+	}
+}
+
+func (r *caseRun) deliverCallback(ctx workflow.Context, schedule int, at time.Time) {
+	r.pending++
+	r.delivering = true
+	defer func() { r.pending--; r.delivering = false }()
+	ctx = workflow.WithActivityOptions(ctx, deliveryOptions(r.policy.CallbackMaxRetry))
+	err := workflow.ExecuteActivity(ctx, a.DeliverCallback, activities.CallbackDelivery{
+		CaseID: r.c.ID, PartyID: r.c.CustomerID, Categorry: r.c.Categorry, RequestedAt: at, Schedule: schedule,
+	}).Get(ctx, nil)
+	change := casefile.ChangeCallbackDelivered
+	r.c.CallbackStatus = casefile.CallbackDelivered
+	if err != nil {
+		workflow.GetLogger(ctx).Error("Callback delivery given up", "case-id", r.c.ID, "error", err)
+		change = casefile.ChangeCallbackFailed
+		r.c.CallbackStatus = casefile.CallbackFailed
+	}
+	if _, err := r.commit(ctx, systemEditor, change); err != nil {
+		workflow.GetLogger(ctx).Error("Recording callback outcome failed", "case-id", r.c.ID, "error", err)
+	}
+}
+
+// receiveReschedules applies operators' reschedule-callback signals.
+func (r *caseRun) receiveReschedules(ctx workflow.Context, signals workflow.ReceiveChannel) {
+	for {
+		var at string
+		if !signals.Receive(ctx, &at) {
+			return
+		}
+		r.rescheduleFromSignal(ctx, at)
+	}
+}
+
+// rescheduleFromSignal checks a signalled time as the update validator would;
+// a signal cannot be refused, so a bad one is logged and dropped.
+func (r *caseRun) rescheduleFromSignal(ctx workflow.Context, value string) {
+	logger := workflow.GetLogger(ctx)
+	at, err := time.Parse(time.RFC3339Nano, value)
+	if err != nil {
+		logger.Warn("Ignored reschedule-callback signal: want an RFC 3339 time", "value", value)
+		return
+	}
+	if err := r.validateOpen(); err != nil {
+		logger.Warn("Ignored reschedule-callback signal", "reason", err)
+		return
+	}
+	if err := r.validateReschedule(); err != nil {
+		logger.Warn("Ignored reschedule-callback signal", "reason", err)
+		return
+	}
+	r.reschedule(ctx, at)
+	if _, err := r.commit(ctx, operatorEditor, casefile.ChangeCallbackRescheduled); err != nil {
+		logger.Error("Recording reschedule failed", "case-id", r.c.ID, "error", err)
+	}
+}
+
+// runResolutionDeadline escalates, once, a case still unresolved at its deadline.
+func (r *caseRun) runResolutionDeadline(ctx workflow.Context) {
+	if r.c.ResolveBy == nil || r.c.Escalated {
+		return
+	}
+	deadline := *r.c.ResolveBy
+	if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
+		closed, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+			Timeout:      wait,
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("resolve %s by %s", r.c.ID, deadline.Format(time.RFC3339))},
+		}, func() bool { return r.c.State == casefile.StateClosed })
+		if err != nil || closed {
+			return
+		}
+	}
+	if r.c.State != casefile.StateAccepted {
+		return
+	}
+	r.c.Escalated = true
+	if _, err := r.commit(ctx, systemEditor, casefile.ChangeEscalated); err != nil {
+		workflow.GetLogger(ctx).Error("Recording escalation failed", "case-id", r.c.ID, "error", err)
+		return
+	}
+	r.pending++
+	defer func() { r.pending-- }()
+	ctx = workflow.WithActivityOptions(ctx, deliveryOptions(r.policy.NoticeMaxRetry))
+	err := workflow.ExecuteActivity(ctx, a.SendEscalation, activities.EscalationNotice{
+		CaseID: r.c.ID, CaseType: r.c.Type, CustomerID: r.c.CustomerID, Importance: r.c.Importance, ResolveBy: deadline,
+	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("Escalation notice given up", "case-id", r.c.ID, "error", err)
+	}
+}
+
+// runReopenWindow closes a Resolved case that is not reopened within the
+// policy's window; every resolution starts a new window.
+func (r *caseRun) runReopenWindow(ctx workflow.Context) {
+	if r.policy.AutoCloseAfter <= 0 {
+		return
+	}
+	for {
+		err := workflow.Await(ctx, func() bool {
+			return r.c.State == casefile.StateClosed || (r.c.State == casefile.StateResolved && r.c.ResolvedAt != nil)
+		})
+		if err != nil || r.c.State == casefile.StateClosed {
+			return
+		}
+		resolvedAt := *r.c.ResolvedAt
+		stillResolved := func() bool {
+			return r.c.State == casefile.StateResolved && r.c.ResolvedAt != nil && r.c.ResolvedAt.Equal(resolvedAt)
+		}
+		deadline := resolvedAt.Add(r.policy.AutoCloseAfter)
+		if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
+			_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout:      wait,
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("close %s at %s unless reopened", r.c.ID, deadline.Format(time.RFC3339))},
+			}, func() bool { return !stillResolved() })
+			if err != nil {
+				return
+			}
+		}
+		if !stillResolved() {
+			if r.c.State == casefile.StateClosed {
+				return
+			}
+			continue // reopened, or resolved again: a new window
+		}
+		if _, err := r.closeCase(ctx, systemEditor, "", ""); err != nil {
+			workflow.GetLogger(ctx).Error("Closing resolved case failed", "case-id", r.c.ID, "error", err)
+		}
+		return
+	}
+}
+
+// wantsNotice says whether the customer asked to hear about the resolution.
+func (r *caseRun) wantsNotice() bool {
+	return r.c.Class != casefile.ClassCallbackRequest && r.c.CommType != "" && r.c.CommReplyAddress != ""
+}
+
+// sendNotice tells the customer about the resolution recorded as version;
+// the outcome is recorded in the history.
+func (r *caseRun) sendNotice(ctx workflow.Context, version int64) {
+	notice := activities.ResolutionNotice{
+		CaseID: r.c.ID, CaseType: r.c.Type, CustomerID: r.c.CustomerID, CustomerName: r.c.CustomerName,
+		CommType: r.c.CommType, ReplyAddress: r.c.CommReplyAddress, ReplyAddressCode: r.c.CommReplyAddressCode,
+		Resolution: r.c.Resolution, Version: version,
+	}
+	actx := workflow.WithActivityOptions(ctx, deliveryOptions(r.policy.NoticeMaxRetry))
+	change := casefile.ChangeNoticeSent
+	if err := workflow.ExecuteActivity(actx, a.SendResolutionNotice, notice).Get(actx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("Resolution notice given up", "case-id", r.c.ID, "error", err)
+		change = casefile.ChangeNoticeFailed
+	}
+	if _, err := r.commit(ctx, systemEditor, change); err != nil {
+		workflow.GetLogger(ctx).Error("Recording notice outcome failed", "case-id", r.c.ID, "error", err)
+	}
+}
