@@ -21,8 +21,8 @@ type Config struct {
 	// RequestTimeout bounds every API request, Temporal round trips included.
 	RequestTimeout time.Duration
 	Auth           Auth
-	Lifecycle Lifecycle
-	Delivery  Delivery
+	Lifecycle      Lifecycle
+	Delivery       Delivery
 	// LogLevel is a zap level name (debug, info, warn, error).
 	LogLevel string
 	// LogDevelopment switches zap to its human-readable console encoder.

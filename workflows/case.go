@@ -148,7 +148,7 @@ func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	handlers := []struct {
-		name, description string
+		name, description  string
 		handler, validator any
 	}{
 		{UpdateAwaitRegistration, "Returns once the new case is recorded; used by the API on create.",
