@@ -82,6 +82,9 @@ type caseView struct {
 	RelCaseID            *string          `json:"rel-case-id"`
 	CallbackRequestTime  *timestamp       `json:"callback-request-time"`
 	Categorry            *string          `json:"categorry"`
+	CallbackStatus       *string          `json:"callback-status"`
+	ResolveBy            *timestamp       `json:"resolve-by"`
+	Escalated            bool             `json:"escalated"`
 	VersionNum           string           `json:"version-num"`
 	UpdatedAt            timestamp        `json:"updated-at"`
 }
@@ -118,6 +121,9 @@ func viewOfCase(c casefile.Case) caseView {
 		RelCaseID:            null(c.RelCaseID),
 		CallbackRequestTime:  timestampOf(c.CallbackAt),
 		Categorry:            null(c.Categorry),
+		CallbackStatus:       null(string(c.CallbackStatus)),
+		ResolveBy:            timestampOf(c.ResolveBy),
+		Escalated:            c.Escalated,
 		VersionNum:           strconv.FormatInt(c.Version, 10),
 		UpdatedAt:            timestamp(c.UpdatedAt),
 	}

@@ -41,6 +41,10 @@ var CommTypes = []string{"Email", "Letter", "Phone", "SMS", "Branch"}
 // Categories of callback requests (the guide's "categorry").
 var Categories = []string{"Cards", "Accounts", "Loans", "Deposits", "Payments", "EBanking", "Other"}
 
+// MaxAttachments bounds the files of one case; every recorded version
+// carries the whole list.
+const MaxAttachments = 100
+
 // Attachment is file metadata attached to a case; the file itself lives elsewhere.
 type Attachment struct {
 	FileID     string    `json:"file-id"`

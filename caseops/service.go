@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -117,20 +118,39 @@ func (s *Service) RemoveAttachment(ctx context.Context, caseID string, req workf
 // update sends an update to the case's workflow and waits until the change is
 // recorded, so that the next read shows it.
 func (s *Service) update(ctx context.Context, caseID, name string, req any) (workflows.Result, error) {
-	var result workflows.Result
-	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.CaseWorkflowID(caseID),
-		UpdateName:   name,
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = handle.Get(ctx, &result)
+	for {
+		var result workflows.Result
+		handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   workflows.CaseWorkflowID(caseID),
+			UpdateName:   name,
+			Args:         []any{req},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = handle.Get(ctx, &result)
+		}
+		if err == nil {
+			return result, nil
+		}
+		if !isBusy(err) {
+			return result, s.updateError(ctx, caseID, name, err)
+		}
+		// The case is moving to a new run; the update left no trace, so
+		// sending it again is safe. The request's deadline bounds the wait.
+		select {
+		case <-ctx.Done():
+			return result, fmt.Errorf("%s on case %s: %w", name, caseID, ctx.Err())
+		case <-time.After(busyRetryDelay):
+		}
 	}
-	if err != nil {
-		return result, s.updateError(ctx, caseID, name, err)
-	}
-	return result, nil
+}
+
+// busyRetryDelay spaces out retries of updates turned away during continue-as-new.
+const busyRetryDelay = 20 * time.Millisecond
+
+func isBusy(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == workflows.RejectBusy
 }
 
 // updateError turns a failed update into a rejection the client can act on

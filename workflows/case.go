@@ -48,6 +48,10 @@ type caseRun struct {
 	pending int
 	// delivering is set while a callback delivery is being attempted.
 	delivering bool
+	// handlersFinished counts update handlers that have returned.
+	handlersFinished int
+	// draining is set once the run is about to continue as new.
+	draining bool
 }
 
 func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
@@ -85,13 +89,16 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	workflow.Go(ctx, r.runReopenWindow)
 
 	if err := workflow.Await(ctx, func() bool {
-		return r.idle(ctx) && (r.c.State == casefile.StateClosed || r.historyIsLong(ctx))
+		return (r.c.State == casefile.StateClosed && r.idle(ctx)) || r.historyIsLong(ctx)
 	}); err != nil {
 		return r.c, err
 	}
 	if r.c.State == casefile.StateClosed {
 		return r.c, nil
 	}
+	// From here on updates are turned away (callers retry them on the next
+	// run), so that the ones in flight can finish.
+	r.draining = true
 	// Signals that came in with the last task would be lost with this run.
 	for {
 		var at string
@@ -100,10 +107,30 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 		}
 		r.rescheduleFromSignal(ctx, at)
 	}
-	if err := workflow.Await(ctx, func() bool { return r.idle(ctx) }); err != nil {
+	if err := r.awaitQuietTask(ctx); err != nil {
 		return r.c, err
 	}
 	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy})
+}
+
+// awaitQuietTask returns in a workflow task in which nothing is in flight and
+// no update handler finished. The server may drop an update completion sent
+// in the same task as a continue-as-new (temporalio/temporal#6375), so a
+// short timer puts a task boundary between the last completion and the
+// continue-as-new; updates that arrive meanwhile are served first.
+func (r *caseRun) awaitQuietTask(ctx workflow.Context) error {
+	for {
+		if err := workflow.Await(ctx, func() bool { return r.idle(ctx) }); err != nil {
+			return err
+		}
+		finished := r.handlersFinished
+		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+			return err
+		}
+		if r.idle(ctx) && r.handlersFinished == finished {
+			return nil
+		}
+	}
 }
 
 // register sets what a new case starts with.
@@ -152,15 +179,18 @@ func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 		handler, validator any
 	}{
 		{UpdateAwaitRegistration, "Returns once the new case is recorded; used by the API on create.",
-			r.awaitRegistration, nil},
+			func(ctx workflow.Context) (Result, error) {
+				defer func() { r.handlersFinished++ }()
+				return r.awaitRegistration(ctx)
+			}, nil},
 		{UpdateProgress, "Changes type, state (Accepted/Resolved) or resolution, or reschedules the callback.",
-			r.progress, r.validateProgress},
+			counted(r, r.progress), r.validateProgress},
 		{UpdateClose, "Closes the case; the workflow then completes.",
-			r.close, r.validateClose},
+			counted(r, r.close), r.validateClose},
 		{UpdateAddAttachment, "Attaches file metadata.",
-			r.addAttachment, r.validateAddAttachment},
+			counted(r, r.addAttachment), r.validateAddAttachment},
 		{UpdateRemoveAttachment, "Detaches a file.",
-			r.removeAttachment, r.validateRemoveAttachment},
+			counted(r, r.removeAttachment), r.validateRemoveAttachment},
 	}
 	for _, h := range handlers {
 		opts := workflow.UpdateHandlerOptions{Description: h.description, Validator: h.validator}
@@ -169,6 +199,14 @@ func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 		}
 	}
 	return nil
+}
+
+// counted wraps an update handler to count its completions.
+func counted[Req any](r *caseRun, handler func(workflow.Context, Req) (Result, error)) func(workflow.Context, Req) (Result, error) {
+	return func(ctx workflow.Context, req Req) (Result, error) {
+		defer func() { r.handlersFinished++ }()
+		return handler(ctx, req)
+	}
 }
 
 func (r *caseRun) awaitRegistration(ctx workflow.Context) (Result, error) {
@@ -288,8 +326,12 @@ func (r *caseRun) validateAddAttachment(req AddAttachmentRequest) error {
 	if req.FileID == "" || req.FileName == "" {
 		return reject(RejectInvalid, "an attachment needs a file id and a file name")
 	}
-	if i := r.c.AttachmentIndex(req.FileID); i >= 0 && r.c.Attachments[i].FileName != req.FileName {
+	i := r.c.AttachmentIndex(req.FileID)
+	if i >= 0 && r.c.Attachments[i].FileName != req.FileName {
 		return reject(RejectConflict, "file %q is already attached to case %s under another name", req.FileID, r.c.ID)
+	}
+	if i < 0 && len(r.c.Attachments) >= casefile.MaxAttachments {
+		return reject(RejectConflict, "case %s already has %d attachments, the most a case may have", r.c.ID, casefile.MaxAttachments)
 	}
 	return nil
 }
@@ -329,6 +371,9 @@ func (r *caseRun) removeAttachment(ctx workflow.Context, req RemoveAttachmentReq
 func (r *caseRun) validateOpen() error {
 	if r.c.State == casefile.StateClosed {
 		return reject(RejectConflict, "case %s is closed", r.c.ID)
+	}
+	if r.draining {
+		return reject(RejectBusy, "case %s is moving to a new run; try again", r.c.ID)
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ const (
 	RejectInvalid  = "CaseInvalidRequest"
 	RejectNotFound = "CaseNotFound"
 	RejectConflict = "CaseConflict"
+	// RejectBusy turns an update away while the run continues as new; the
+	// caller sends it again and it lands on the next run.
+	RejectBusy = "CaseBusy"
 )
 
 func reject(kind, format string, args ...any) error {
