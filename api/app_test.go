@@ -230,6 +230,10 @@ func TestBadInputIsRefusedWithTheOffendingFields(t *testing.T) {
 		{"unknown state", "GET", "/v1/case/cases?state=Open&page-number=0", "", []string{"page-number", "state"}},
 		{"unknown parameter", "GET", "/v1/case/cases?sort=asc", "", []string{"sort"}},
 		{"history page", "GET", "/v1/case/cases/WI0000000001/history?page-size=x", "", []string{"page-size"}},
+		{"reschedule into the past", "PUT", "/v1/case/cases/WI0000000001", `{"callback-request-time":"2026-03-01T09:00:00Z"}`,
+			[]string{"callback-request-time"}},
+		{"reschedule not a time", "PUT", "/v1/case/cases/WI0000000001", `{"callback-request-time":"soon"}`,
+			[]string{"callback-request-time"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,9 @@ func TestRecordThenReadRoundTrips(t *testing.T) {
 	callbackAt := t0.Add(time.Hour)
 	c.CallbackAt = &callbackAt
 	c.Categorry = "Cards"
+	c.CallbackStatus, c.CallbackSchedule = casefile.CallbackDelivered, 0
+	resolveBy := t0.Add(48 * time.Hour)
+	c.ResolveBy, c.Escalated = &resolveBy, true
 	c.Attachments = []casefile.Attachment{{FileID: "f-1", FileName: "a.pdf", AddedAt: t0}}
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
 

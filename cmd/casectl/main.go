@@ -12,19 +12,24 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/migrations"
 	"github.com/bank/caseservice/store"
+	"github.com/bank/caseservice/workflows"
 )
 
 const usage = `usage: casectl <command> [flags]
 
 commands:
-  token     print a bearer token signed by the dev issuer (last line of output)
-  migrate   apply pending database migrations to DATABASE_URL
+  token              print a bearer token signed by the dev issuer (last line of output)
+  migrate            apply pending database migrations to DATABASE_URL
+  callbacks          list callback requests and their delivery status
+  search-attributes  print the Temporal search attributes the workflows use, as NAME=TYPE
 
 Run "casectl <command> -h" for a command's flags.`
 
@@ -55,6 +60,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return token(cfg, args[1:], out)
 	case "migrate":
 		return migrate(ctx, cfg, args[1:], out)
+	case "callbacks":
+		return callbacks(ctx, cfg, args[1:], out)
+	case "search-attributes":
+		for _, def := range workflows.SearchAttributeDefinitions() {
+			fmt.Fprintln(out, def)
+		}
+		return nil
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, usage)
 		return nil
@@ -106,4 +118,37 @@ func migrate(ctx context.Context, cfg config.Config, args []string, out io.Write
 	}
 	_, err = fmt.Fprintln(out, "migrations applied")
 	return err
+}
+
+func callbacks(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("callbacks", flag.ContinueOnError)
+	status := fs.String("status", "", "only callbacks in this status: Scheduled, Delivered, Failed or Cancelled")
+	limit := fs.Int("limit", 50, "most rows to list")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch casefile.CallbackStatus(*status) {
+	case "", casefile.CallbackScheduled, casefile.CallbackDelivered, casefile.CallbackFailed, casefile.CallbackCancelled:
+	default:
+		return fmt.Errorf("--status %q: want Scheduled, Delivered, Failed or Cancelled", *status)
+	}
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	found, err := store.New(pool).Callbacks(ctx, casefile.CallbackStatus(*status), *limit)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "CASE\tPARTY\tCATEGORRY\tCALLBACK AT\tSTATUS\tSTATE")
+	for _, c := range found {
+		at := ""
+		if c.CallbackAt != nil {
+			at = c.CallbackAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.CustomerID, c.Categorry, at, c.CallbackStatus, c.State)
+	}
+	return w.Flush()
 }

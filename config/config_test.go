@@ -1,0 +1,47 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bank/caseservice/config"
+)
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := config.Load(envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://postgres@127.0.0.1:5432/cases", cfg.DatabaseURL)
+	require.Equal(t, "127.0.0.1:7233", cfg.Temporal.Address)
+	require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
+	require.Equal(t, 168*time.Hour, cfg.Lifecycle.AutoCloseAfter)
+	require.Equal(t, 4*time.Hour, cfg.Lifecycle.ResolveWithin["High"])
+	require.Equal(t, time.Hour, cfg.Lifecycle.CallbackMaxRetry)
+	require.Empty(t, cfg.Delivery.Callback.URL, "callbacks go to the outbox by default")
+	require.False(t, cfg.Temporal.TLS())
+}
+
+func TestBadValuesAreAllReported(t *testing.T) {
+	_, err := config.Load(envOf(map[string]string{
+		"REQUEST_TIMEOUT":           "soon",
+		"CASE_SLA_HIGH":             "-1h",
+		"CASE_CALLBACK_WEBHOOK_URL": "https://cc.bank.example/callbacks",
+		"CASE_SMTP_TLS":             "maybe",
+		"TEMPORAL_TLS_CERT":         "/cert.pem",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"REQUEST_TIMEOUT", "CASE_SLA_HIGH", "CASE_CALLBACK_WEBHOOK_SECRET", "CASE_SMTP_TLS", "TEMPORAL_TLS_KEY"} {
+		require.ErrorContains(t, err, name)
+	}
+}
+
+func TestTemporalCloudAPIKeyImpliesTLS(t *testing.T) {
+	cfg, err := config.Load(envOf(map[string]string{"TEMPORAL_API_KEY": "k"}))
+	require.NoError(t, err)
+	require.True(t, cfg.Temporal.TLS())
+}
