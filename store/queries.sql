@@ -91,3 +91,6 @@ WHERE case_class = 'CallbackRequest'
   AND (sqlc.narg(callback_status)::text IS NULL OR callback_status = sqlc.narg(callback_status)::text)
 ORDER BY callback_request_time DESC
 LIMIT sqlc.arg(max_rows);
+
+-- name: OutboxTimes :many
+SELECT idempotency_key, created_at FROM outbox WHERE idempotency_key = ANY(sqlc.arg(keys)::text[]);

@@ -355,3 +355,16 @@ func (s *Store) Callbacks(ctx context.Context, status casefile.CallbackStatus, l
 	}
 	return out, nil
 }
+
+// OutboxTimes says when each of the given messages reached the outbox.
+func (s *Store) OutboxTimes(ctx context.Context, keys []string) (map[string]time.Time, error) {
+	rows, err := s.queries.OutboxTimes(ctx, keys)
+	if err != nil {
+		return nil, mapError("outbox times", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.IdempotencyKey] = r.CreatedAt.UTC()
+	}
+	return out, nil
+}

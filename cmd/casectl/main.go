@@ -30,6 +30,7 @@ commands:
   migrate            apply pending database migrations to DATABASE_URL
   callbacks          list callback requests and their delivery status
   search-attributes  print the Temporal search attributes the workflows use, as NAME=TYPE
+  bench-callbacks    schedule many callbacks through a running stack and report delivery lateness
 
 Run "casectl <command> -h" for a command's flags.`
 
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return migrate(ctx, cfg, args[1:], out)
 	case "callbacks":
 		return callbacks(ctx, cfg, args[1:], out)
+	case "bench-callbacks":
+		return benchCallbacks(ctx, cfg, args[1:], out)
 	case "search-attributes":
 		for _, def := range workflows.SearchAttributeDefinitions() {
 			fmt.Fprintln(out, def)

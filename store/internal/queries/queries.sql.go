@@ -431,6 +431,35 @@ func (q *Queries) NextCaseNumber(ctx context.Context) (int64, error) {
 	return column_1, err
 }
 
+const outboxTimes = `-- name: OutboxTimes :many
+SELECT idempotency_key, created_at FROM outbox WHERE idempotency_key = ANY($1::text[])
+`
+
+type OutboxTimesRow struct {
+	IdempotencyKey string
+	CreatedAt      time.Time
+}
+
+func (q *Queries) OutboxTimes(ctx context.Context, keys []string) ([]OutboxTimesRow, error) {
+	rows, err := q.db.Query(ctx, outboxTimes, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OutboxTimesRow
+	for rows.Next() {
+		var i OutboxTimesRow
+		if err := rows.Scan(&i.IdempotencyKey, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const upsertCase = `-- name: UpsertCase :execrows
 INSERT INTO cases (
     case_id, case_class, case_type, registered_by_id, registered_by_name,

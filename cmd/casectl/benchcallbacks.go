@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/store"
+)
+
+// benchCallbacks schedules callbacks through the API, spread over a window,
+// and reports how late each reached the outbox against its requested time.
+// It needs a running stack whose callbacks go to the outbox (make dev).
+func benchCallbacks(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench-callbacks", flag.ContinueOnError)
+	apiURL := fs.String("api", "http://127.0.0.1:8080/v1/case", "Case API root")
+	count := fs.Int("count", 1000, "callbacks to schedule")
+	within := fs.Duration("within", time.Minute, "window the callback times are spread over")
+	lead := fs.Duration("lead", 45*time.Second, "time from now to the window's start, to finish creating first")
+	concurrency := fs.Int("concurrency", 16, "creates in flight")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *count < 1 || *concurrency < 1 {
+		return errors.New("--count and --concurrency must be positive")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	issuer, err := devissuer.Load(cfg.Auth.DevKeyFile, cfg.Auth.Issuer, cfg.Auth.Audience)
+	if err != nil {
+		return err
+	}
+	token, err := issuer.Token(devissuer.Claims{Subject: "bench", Scopes: []string{"case:write"}, TTL: *timeout})
+	if err != nil {
+		return err
+	}
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+
+	start := time.Now().Add(*lead).Truncate(time.Millisecond)
+	requested := make(map[string]time.Time, *count) // idempotency key -> requested time
+	var mu sync.Mutex
+	jobs := make(chan int)
+	errs := make(chan error, *concurrency)
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 30 * time.Second}
+	for range *concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				at := start.Add(time.Duration(int64(*within) * int64(i) / int64(*count)))
+				id, err := createCallback(ctx, client, *apiURL, token, at)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				requested[id+"/callback/1"] = at
+				mu.Unlock()
+			}
+		}()
+	}
+	created := time.Now()
+	for i := range *count {
+		select {
+		case jobs <- i:
+		case err := <-errs:
+			close(jobs)
+			wg.Wait()
+			return err
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	fmt.Fprintf(out, "created %d callbacks in %s; due from %s over %s\n", *count, time.Since(created).Round(time.Millisecond),
+		start.Format(time.RFC3339), *within)
+	if time.Now().After(start) {
+		fmt.Fprintln(out, "warning: creating took longer than --lead; early callbacks were due before they existed")
+	}
+
+	keys := make([]string, 0, len(requested))
+	for k := range requested {
+		keys = append(keys, k)
+	}
+	var delivered map[string]time.Time
+	for {
+		if delivered, err = st.OutboxTimes(ctx, keys); err != nil {
+			return err
+		}
+		if len(delivered) == len(keys) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d callbacks delivered before the timeout", len(delivered), len(keys))
+		case <-time.After(time.Second):
+		}
+	}
+	lateness := make([]time.Duration, 0, len(keys))
+	for k, at := range requested {
+		lateness = append(lateness, delivered[k].Sub(at))
+	}
+	slices.Sort(lateness)
+	pct := func(p float64) time.Duration { return lateness[int(p*float64(len(lateness)-1))] }
+	fmt.Fprintf(out, "delivery lateness over %d callbacks: min %s  p50 %s  p99 %s  max %s\n", len(lateness),
+		lateness[0].Round(time.Millisecond), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
+		lateness[len(lateness)-1].Round(time.Millisecond))
+	return nil
+}
+
+func createCallback(ctx context.Context, client *http.Client, apiURL, token string, at time.Time) (string, error) {
+	body, _ := json.Marshal(map[string]string{
+		"callback-request-time": at.UTC().Format(time.RFC3339Nano), "categorry": "Cards", "party-id": "bench",
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(apiURL, "/")+"/callback-requests", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("create callback: %w", err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != http.StatusCreated {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return "", fmt.Errorf("create callback: %s: %s", resp.Status, raw)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		return "", fmt.Errorf("create callback: %w", err)
+	}
+	return answer.ID, nil
+}
