@@ -10,6 +10,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"go.uber.org/zap"
+
+	"github.com/bank/caseservice/auth"
 )
 
 // Root is the URL root of the Case API.
@@ -21,7 +23,7 @@ const maxBodyBytes = 1 << 20
 // Options are the dependencies of the API.
 type Options struct {
 	Cases          Cases
-	Verifier       *TokenVerifier
+	Verifier       *auth.Verifier
 	Logger         *zap.Logger
 	RequestTimeout time.Duration
 	// Now is the clock used to judge callback times; time.Now if nil.
@@ -49,7 +51,7 @@ func New(opts Options) *fiber.App {
 	app.Use(withDeadline(opts.RequestTimeout))
 
 	h := &handlers{cases: opts.Cases, now: opts.Now}
-	v1 := app.Group(Root, opts.Verifier.authenticate)
+	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
 	v1.Get("/cases", h.listCases)
 	v1.Get("/cases/:caseID", h.getCase)
 	v1.Get("/cases/:caseID/history", h.caseHistory)

@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/store"
@@ -78,6 +80,11 @@ func (f *fakeCases) History(context.Context, string, store.Page) (store.HistoryP
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
+func testVerifier(keys jwk.Set) *auth.Verifier {
+	return auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: keys}, Issuer: "test-issuer", Audience: "case-api",
+		Algorithms: auth.DefaultAlgorithms, Leeway: time.Second})
+}
+
 type fixture struct {
 	app    *fiber.App
 	cases  *fakeCases
@@ -94,13 +101,13 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{cases: &fakeCases{}, issuer: issuer}
 	f.app = api.New(api.Options{
 		Cases:          f.cases,
-		Verifier:       api.NewTokenVerifier(keys, "test-issuer", "case-api"),
+		Verifier:       testVerifier(keys),
 		Logger:         zaptest.NewLogger(t),
 		RequestTimeout: 5 * time.Second,
 		Now:            func() time.Time { return now },
 	})
 	f.token = f.mint(t, devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
-		Scopes: []string{api.ScopeRead, api.ScopeWrite}, TTL: time.Hour})
+		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
 	return f
 }
 
@@ -300,7 +307,7 @@ func TestTokensAreChecked(t *testing.T) {
 	other, err := devissuer.Load(filepath.Join(t.TempDir(), "other.json"), "test-issuer", "case-api")
 	require.NoError(t, err)
 	mint := func(i *devissuer.Issuer, ttl time.Duration) string {
-		tok, err := i.Token(devissuer.Claims{Subject: "s", Scopes: []string{api.ScopeRead}, TTL: ttl})
+		tok, err := i.Token(devissuer.Claims{Subject: "s", Scopes: []string{auth.ScopeRead}, TTL: ttl})
 		require.NoError(t, err)
 		return tok
 	}
@@ -338,11 +345,11 @@ func TestIssuerAndAudienceMustMatch(t *testing.T) {
 			require.NoError(t, err)
 			app := api.New(api.Options{
 				Cases:          &fakeCases{},
-				Verifier:       api.NewTokenVerifier(keys, "test-issuer", "case-api"),
+				Verifier:       testVerifier(keys),
 				Logger:         zaptest.NewLogger(t),
 				RequestTimeout: time.Second,
 			})
-			tok, err := minting.Token(devissuer.Claims{Subject: "s", Scopes: []string{api.ScopeRead}, TTL: time.Hour})
+			tok, err := minting.Token(devissuer.Claims{Subject: "s", Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
 			require.NoError(t, err)
 			req := httptest.NewRequest("GET", "/v1/case/cases", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -362,12 +369,12 @@ func unsignedToken() string {
 
 func TestScopesAreEnforcedPerMethod(t *testing.T) {
 	f := newFixture(t)
-	f.token = f.mint(t, devissuer.Claims{Subject: "reader", Scopes: []string{api.ScopeRead}, TTL: time.Hour})
+	f.token = f.mint(t, devissuer.Claims{Subject: "reader", Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
 	r := f.do(t, "POST", "/v1/case/complaints", `{"customer-id":"C"}`)
 	requireProblem(t, f, r, http.StatusForbidden)
 	require.Contains(t, r.header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
 
-	f.token = f.mint(t, devissuer.Claims{Subject: "writer", Scopes: []string{api.ScopeWrite}, TTL: time.Hour})
+	f.token = f.mint(t, devissuer.Claims{Subject: "writer", Scopes: []string{auth.ScopeWrite}, TTL: time.Hour})
 	r = f.do(t, "GET", "/v1/case/cases", "")
 	requireProblem(t, f, r, http.StatusForbidden)
 }

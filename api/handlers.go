@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
@@ -50,12 +52,15 @@ func (h *handlers) createCase(c *fiber.Ctx, class casefile.Class) error {
 		return err
 	}
 	who := principalOf(c)
+	if err := ownCustomer(who, req.CustomerID); err != nil {
+		return err
+	}
 	id, err := h.cases.Register(c.UserContext(), casefile.Case{
 		ID:                   req.CaseID,
 		Class:                class,
 		Type:                 orDefault(req.CaseType, string(class)),
-		RegisteredByID:       orDefault(req.RegisteredByID, who.Subject),
-		RegisteredByName:     orDefault(req.RegisteredByName, who.displayName()),
+		RegisteredByID:       who.Subject,
+		RegisteredByName:     orDefault(req.RegisteredByName, who.DisplayName()),
 		CustomerID:           req.CustomerID,
 		CustomerName:         req.CustomerName,
 		CustomerIdentNum:     req.CustomerIdentNum,
@@ -85,11 +90,14 @@ func (h *handlers) createCallbackRequest(c *fiber.Ctx) error {
 		return err
 	}
 	who := principalOf(c)
+	if err := ownCustomer(who, req.PartyID); err != nil {
+		return err
+	}
 	id, err := h.cases.Register(c.UserContext(), casefile.Case{
 		Class:            casefile.ClassCallbackRequest,
 		Type:             string(casefile.ClassCallbackRequest),
 		RegisteredByID:   who.Subject,
-		RegisteredByName: who.displayName(),
+		RegisteredByName: who.DisplayName(),
 		CustomerID:       req.PartyID,
 		Importance:       casefile.ImportanceDefault,
 		CallbackAt:       &at,
@@ -106,10 +114,11 @@ func (h *handlers) getCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	found, err := h.cases.Case(c.UserContext(), id)
+	found, err := h.caseFor(c, id)
 	if err != nil {
 		return err
 	}
+	setETag(c, found.Version)
 	return c.JSON(viewOfCase(found))
 }
 
@@ -124,6 +133,12 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 	}
 	if err := v.err(); err != nil {
 		return err
+	}
+	if who := principalOf(c); who.CustomerID != "" {
+		if filter.CustomerID != "" && filter.CustomerID != who.CustomerID {
+			return c.JSON(newPageView([]caseView{}, 0, page.Number, page.Size))
+		}
+		filter.CustomerID = who.CustomerID
 	}
 	found, err := h.cases.List(c.UserContext(), filter, page)
 	if err != nil {
@@ -144,6 +159,9 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	var v validator
 	page := newQuery(c, &v, "page-number", "page-size").page(100)
 	if err := v.err(); err != nil {
+		return err
+	}
+	if err := h.checkAccess(c, id); err != nil {
 		return err
 	}
 	found, err := h.cases.History(c.UserContext(), id, page)
@@ -171,15 +189,25 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	if _, err := h.cases.Progress(c.UserContext(), id, workflows.ProgressRequest{
-		Editor:     editorOf(c, req.UpdatedByID, req.UpdatedByName),
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := h.checkAccess(c, id); err != nil {
+		return err
+	}
+	result, err := h.cases.Progress(c.UserContext(), id, workflows.ProgressRequest{
+		IfVersion:  version,
+		Editor:     editorOf(c, req.UpdatedByName),
 		CaseType:   req.CaseType,
 		State:      casefile.State(req.State),
 		Resolution: req.Resolution,
 		CallbackAt: callbackAt,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	setETag(c, result.Version)
 	return c.JSON(recordStatus{ID: id, CreatedRecordStatus: statusUpdated})
 }
 
@@ -197,13 +225,23 @@ func (h *handlers) closeCase(c *fiber.Ctx) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	if _, err := h.cases.Close(c.UserContext(), id, workflows.CloseRequest{
-		Editor:     editorOf(c, req.UpdatedByID, req.UpdatedByName),
-		CaseType:   req.CaseType,
-		Resolution: req.Resolution,
-	}); err != nil {
+	version, err := ifMatch(c)
+	if err != nil {
 		return err
 	}
+	if err := h.checkAccess(c, id); err != nil {
+		return err
+	}
+	result, err := h.cases.Close(c.UserContext(), id, workflows.CloseRequest{
+		IfVersion:  version,
+		Editor:     editorOf(c, req.UpdatedByName),
+		CaseType:   req.CaseType,
+		Resolution: req.Resolution,
+	})
+	if err != nil {
+		return err
+	}
+	setETag(c, result.Version)
 	return c.JSON(recordStatus{ID: id, CreatedRecordStatus: statusClosed})
 }
 
@@ -221,8 +259,16 @@ func (h *handlers) addAttachment(c *fiber.Ctx) error {
 	if err := v.err(); err != nil {
 		return err
 	}
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := h.checkAccess(c, id); err != nil {
+		return err
+	}
 	result, err := h.cases.AddAttachment(c.UserContext(), id, workflows.AddAttachmentRequest{
-		Editor:     editorOf(c, "", ""),
+		IfVersion:  version,
+		Editor:     editorOf(c, ""),
 		FileID:     req.FileID,
 		FileName:   req.FileName,
 		CustomerID: req.CustomerID,
@@ -234,6 +280,7 @@ func (h *handlers) addAttachment(c *fiber.Ctx) error {
 	if !result.Recorded {
 		status = statusUnchanged
 	}
+	setETag(c, result.Version)
 	return c.JSON(recordStatus{ID: req.FileID, CreatedRecordStatus: status})
 }
 
@@ -248,12 +295,22 @@ func (h *handlers) removeAttachment(c *fiber.Ctx) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	if _, err := h.cases.RemoveAttachment(c.UserContext(), id, workflows.RemoveAttachmentRequest{
-		Editor: editorOf(c, "", ""),
-		FileID: fileID,
-	}); err != nil {
+	version, err := ifMatch(c)
+	if err != nil {
 		return err
 	}
+	if err := h.checkAccess(c, id); err != nil {
+		return err
+	}
+	result, err := h.cases.RemoveAttachment(c.UserContext(), id, workflows.RemoveAttachmentRequest{
+		IfVersion: version,
+		Editor:    editorOf(c, ""),
+		FileID:    fileID,
+	})
+	if err != nil {
+		return err
+	}
+	setETag(c, result.Version)
 	return c.JSON(recordStatus{ID: fileID, CreatedRecordStatus: statusDeleted})
 }
 
@@ -265,13 +322,43 @@ func caseIDParam(c *fiber.Ctx) (string, error) {
 	return id, nil
 }
 
-// editorOf is who makes a change: the body's names where given, else the token's.
-func editorOf(c *fiber.Ctx, id, name string) workflows.Editor {
+// editorOf is who makes a change: always the token's subject, with the
+// body's display name where one is given.
+func editorOf(c *fiber.Ctx, name string) workflows.Editor {
 	who := principalOf(c)
-	return workflows.Editor{ID: orDefault(id, who.Subject), Name: orDefault(name, who.displayName())}
+	return workflows.Editor{ID: who.Subject, Name: orDefault(name, who.DisplayName())}
 }
 
-func (p principal) displayName() string { return orDefault(p.Name, p.Subject) }
+// caseFor reads a case the principal may see. A customer token sees its own
+// customer's cases only; another's answers exactly as a missing case does.
+func (h *handlers) caseFor(c *fiber.Ctx, id string) (casefile.Case, error) {
+	found, err := h.cases.Case(c.UserContext(), id)
+	if err != nil {
+		return casefile.Case{}, err
+	}
+	if who := principalOf(c); who.CustomerID != "" && found.CustomerID != who.CustomerID {
+		return casefile.Case{}, casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
+	}
+	return found, nil
+}
+
+// checkAccess refuses a customer token another customer's case; agent tokens
+// need no lookup.
+func (h *handlers) checkAccess(c *fiber.Ctx, id string) error {
+	if principalOf(c).CustomerID == "" {
+		return nil
+	}
+	_, err := h.caseFor(c, id)
+	return err
+}
+
+// ownCustomer refuses a customer token a case for someone else.
+func ownCustomer(who auth.Principal, customerID string) error {
+	if who.CustomerID != "" && customerID != who.CustomerID {
+		return &clientError{status: http.StatusForbidden, detail: "A customer token opens cases for its own customer only."}
+	}
+	return nil
+}
 
 func orDefault(s, def string) string {
 	if s == "" {
@@ -327,4 +414,28 @@ func (q query) state(name string) casefile.State {
 	s := casefile.State(q.c.Query(name))
 	oneOf(q.v, name, s, casefile.States)
 	return s
+}
+
+// setETag names the case version a response reflects, for If-Match.
+func setETag(c *fiber.Ctx, version int64) {
+	c.Set(fiber.HeaderETag, `"`+strconv.FormatInt(version, 10)+`"`)
+}
+
+// ifMatch reads If-Match: absent or * means any version (0); otherwise the
+// strong ETag of GET /cases/{case-id}. A weak or foreign tag can never match.
+func ifMatch(c *fiber.Ctx) (int64, error) {
+	raw := strings.TrimSpace(c.Get(fiber.HeaderIfMatch))
+	if raw == "" || raw == "*" {
+		return 0, nil
+	}
+	unquoted, ok := strings.CutPrefix(raw, `"`)
+	if ok {
+		unquoted, ok = strings.CutSuffix(unquoted, `"`)
+	}
+	version, err := strconv.ParseInt(unquoted, 10, 64)
+	if !ok || err != nil || version < 1 {
+		return 0, &clientError{status: http.StatusPreconditionFailed,
+			detail: `If-Match must be one strong ETag as GET /cases/{case-id} returns it, such as "3".`}
+	}
+	return version, nil
 }

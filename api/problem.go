@@ -102,6 +102,8 @@ func rejectionStatus(kind error) int {
 		return http.StatusNotFound
 	case casefile.ErrConflict:
 		return http.StatusConflict
+	case casefile.ErrStale:
+		return http.StatusPreconditionFailed
 	default:
 		return http.StatusBadRequest
 	}

@@ -10,10 +10,12 @@ var (
 	ErrInvalid  = errors.New("invalid request")
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict with the case's state")
+	// ErrStale is a change conditioned on a version the case has left.
+	ErrStale = errors.New("case version mismatch")
 )
 
 // Rejection is a request the case rules refuse. Detail is written for the
-// client and is safe to show; Kind is one of ErrInvalid, ErrNotFound, ErrConflict.
+// client and is safe to show; Kind is one of the errors above.
 type Rejection struct {
 	Kind   error
 	Detail string

@@ -165,6 +165,8 @@ func (s *Service) updateError(ctx context.Context, caseID, name string, err erro
 			return casefile.Reject(casefile.ErrNotFound, "%s", appErr.Message())
 		case workflows.RejectConflict:
 			return casefile.Reject(casefile.ErrConflict, "%s", appErr.Message())
+		case workflows.RejectStale:
+			return casefile.Reject(casefile.ErrStale, "%s", appErr.Message())
 		}
 	}
 	var notFound *serviceerror.NotFound

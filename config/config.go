@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,13 +50,21 @@ func (t Temporal) TLS() bool { return t.TLSCertFile != "" || t.TLSCAFile != "" |
 
 // Auth says how bearer tokens are checked.
 type Auth struct {
-	// Issuer and Audience are required claims of every token.
+	// DevIssuer trusts tokens signed by the key in DevKeyFile (created on
+	// first use) instead of an identity provider; for local development only.
+	DevIssuer  bool
+	DevKeyFile string
+	// Issuer and Audience are required claims of every token. Without
+	// JWKSURL the keys are found by OpenID discovery at the issuer.
 	Issuer   string
 	Audience string
-	// JWKSURL is the identity provider's key set. Empty means the dev issuer:
-	// tokens signed by the key in DevKeyFile (created on first use).
-	JWKSURL    string
-	DevKeyFile string
+	JWKSURL  string
+	// Algorithms allowed in token headers.
+	Algorithms []string
+	// Leeway tolerated on exp, nbf and iat.
+	Leeway time.Duration
+	// KeyRefreshMin is the least time between two fetches of the JWKS.
+	KeyRefreshMin time.Duration
 }
 
 // Lifecycle holds the time rules new cases are registered under.
@@ -149,10 +158,13 @@ func Load(getenv func(string) string) (Config, error) {
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
 		RequestTimeout: duration("REQUEST_TIMEOUT", "30s"),
 		Auth: Auth{
-			Issuer:     env("AUTH_ISSUER", DevIssuer),
-			Audience:   env("AUTH_AUDIENCE", DevAudience),
-			JWKSURL:    getenv("AUTH_JWKS_URL"),
-			DevKeyFile: env("AUTH_DEV_KEY_FILE", ".data/dev-signing-key.json"),
+			DevIssuer:     boolean("AUTH_DEV_ISSUER", "false"),
+			DevKeyFile:    env("AUTH_DEV_KEY_FILE", ".data/dev-signing-key.json"),
+			Audience:      env("AUTH_AUDIENCE", DevAudience),
+			JWKSURL:       getenv("AUTH_JWKS_URL"),
+			Algorithms:    strings.Split(env("AUTH_ALGORITHMS", "RS256,ES256,PS256"), ","),
+			Leeway:        duration("AUTH_LEEWAY", "30s"),
+			KeyRefreshMin: duration("AUTH_JWKS_REFRESH_MIN", "1m"),
 		},
 		Lifecycle: Lifecycle{
 			AutoCloseAfter: duration("CASE_AUTO_CLOSE_AFTER", "168h"),
@@ -181,6 +193,18 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		LogLevel:       env("LOG_LEVEL", "info"),
 		LogDevelopment: boolean("LOG_DEVELOPMENT", "false"),
+	}
+	c.Auth.Issuer = getenv("AUTH_ISSUER")
+	switch {
+	case c.Auth.DevIssuer && c.Auth.Issuer == "":
+		c.Auth.Issuer = DevIssuer
+	case !c.Auth.DevIssuer && c.Auth.Issuer == "":
+		errs = append(errs, errors.New("AUTH_ISSUER: required (the identity provider), unless AUTH_DEV_ISSUER=true for local development"))
+	}
+	for _, alg := range c.Auth.Algorithms {
+		if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "ES") && !strings.HasPrefix(alg, "PS") && alg != "EdDSA" {
+			errs = append(errs, fmt.Errorf("AUTH_ALGORITHMS: %q is not an asymmetric signature algorithm", alg))
+		}
 	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"))

@@ -14,7 +14,7 @@ func envOf(vars map[string]string) func(string) string {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, err := config.Load(envOf(nil))
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://login.bank.example/"}))
 	require.NoError(t, err)
 	require.Equal(t, "postgres://postgres@127.0.0.1:5432/cases", cfg.DatabaseURL)
 	require.Equal(t, "127.0.0.1:7233", cfg.Temporal.Address)
@@ -24,6 +24,21 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, time.Hour, cfg.Lifecycle.CallbackMaxRetry)
 	require.Empty(t, cfg.Delivery.Callback.URL, "callbacks go to the outbox by default")
 	require.False(t, cfg.Temporal.TLS())
+	require.False(t, cfg.Auth.DevIssuer, "the dev issuer is off unless asked for")
+	require.Equal(t, []string{"RS256", "ES256", "PS256"}, cfg.Auth.Algorithms)
+}
+
+func TestAnIssuerIsRequiredOutsideDevelopment(t *testing.T) {
+	_, err := config.Load(envOf(nil))
+	require.ErrorContains(t, err, "AUTH_ISSUER")
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true"}))
+	require.NoError(t, err)
+	require.Equal(t, config.DevIssuer, cfg.Auth.Issuer)
+}
+
+func TestSymmetricAlgorithmsAreRefused(t *testing.T) {
+	_, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://i/", "AUTH_ALGORITHMS": "RS256,HS256"}))
+	require.ErrorContains(t, err, "HS256")
 }
 
 func TestBadValuesAreAllReported(t *testing.T) {
@@ -41,7 +56,7 @@ func TestBadValuesAreAllReported(t *testing.T) {
 }
 
 func TestTemporalCloudAPIKeyImpliesTLS(t *testing.T) {
-	cfg, err := config.Load(envOf(map[string]string{"TEMPORAL_API_KEY": "k"}))
+	cfg, err := config.Load(envOf(map[string]string{"TEMPORAL_API_KEY": "k", "AUTH_DEV_ISSUER": "true"}))
 	require.NoError(t, err)
 	require.True(t, cfg.Temporal.TLS())
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/bank/caseservice/auth"
 )
 
 // Issuer signs development tokens.
@@ -107,6 +109,8 @@ type Claims struct {
 	Name    string
 	Scopes  []string
 	TTL     time.Duration
+	// CustomerID makes a customer token, limited to that customer's cases.
+	CustomerID string
 }
 
 // Token mints a signed token.
@@ -122,6 +126,9 @@ func (i *Issuer) Token(c Claims) (string, error) {
 		Claim("scope", strings.Join(c.Scopes, " "))
 	if c.Name != "" {
 		b = b.Claim("name", c.Name)
+	}
+	if c.CustomerID != "" {
+		b = b.Claim(auth.CustomerClaim, c.CustomerID)
 	}
 	tok, err := b.Build()
 	if err != nil {

@@ -18,8 +18,8 @@ import (
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/internal/pgtest"
 	"github.com/bank/caseservice/store"
-	"github.com/bank/caseservice/workflows"
 	caseworker "github.com/bank/caseservice/worker"
+	"github.com/bank/caseservice/workflows"
 )
 
 // TestPendingCallbacksSurviveRestarts stops the worker and the Temporal

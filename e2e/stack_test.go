@@ -26,6 +26,7 @@ import (
 
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/delivery"
@@ -133,12 +134,13 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	keys, err := issuer.PublicKeys()
 	require.NoError(t, err)
 	s.token, err = issuer.Token(devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
-		Scopes: []string{api.ScopeRead, api.ScopeWrite}, TTL: time.Hour})
+		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
 	require.NoError(t, err)
 
 	app := api.New(api.Options{
-		Cases:          caseops.New(tc, s.store, *opts.policy),
-		Verifier:       api.NewTokenVerifier(keys, "e2e", "case-api"),
+		Cases: caseops.New(tc, s.store, *opts.policy),
+		Verifier: auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: keys}, Issuer: "e2e", Audience: "case-api",
+			Algorithms: auth.DefaultAlgorithms, Leeway: time.Second}),
 		Logger:         logger,
 		RequestTimeout: 30 * time.Second,
 	})

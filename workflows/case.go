@@ -215,7 +215,7 @@ func (r *caseRun) awaitRegistration(ctx workflow.Context) (Result, error) {
 }
 
 func (r *caseRun) validateProgress(req ProgressRequest) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(req.IfVersion); err != nil {
 		return err
 	}
 	switch req.State {
@@ -299,7 +299,7 @@ func (r *caseRun) reschedule(ctx workflow.Context, at time.Time) {
 	}
 }
 
-func (r *caseRun) validateClose(CloseRequest) error { return r.validateOpen() }
+func (r *caseRun) validateClose(req CloseRequest) error { return r.validateOpen(req.IfVersion) }
 
 func (r *caseRun) close(ctx workflow.Context, req CloseRequest) (Result, error) {
 	return r.closeCase(ctx, req.Editor, req.CaseType, req.Resolution)
@@ -320,7 +320,7 @@ func (r *caseRun) closeCase(ctx workflow.Context, editor Editor, caseType, resol
 }
 
 func (r *caseRun) validateAddAttachment(req AddAttachmentRequest) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(req.IfVersion); err != nil {
 		return err
 	}
 	if req.FileID == "" || req.FileName == "" {
@@ -350,7 +350,7 @@ func (r *caseRun) addAttachment(ctx workflow.Context, req AddAttachmentRequest) 
 }
 
 func (r *caseRun) validateRemoveAttachment(req RemoveAttachmentRequest) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(req.IfVersion); err != nil {
 		return err
 	}
 	if r.c.AttachmentIndex(req.FileID) < 0 {
@@ -368,9 +368,14 @@ func (r *caseRun) removeAttachment(ctx workflow.Context, req RemoveAttachmentReq
 	return r.commit(ctx, req.Editor, casefile.ChangeAttachmentRemoved)
 }
 
-func (r *caseRun) validateOpen() error {
+// validateOpen refuses changes to a closed case, changes conditioned on a
+// version the case has left (ifVersion 0: any), and changes while draining.
+func (r *caseRun) validateOpen(ifVersion int64) error {
 	if r.c.State == casefile.StateClosed {
 		return reject(RejectConflict, "case %s is closed", r.c.ID)
+	}
+	if ifVersion != 0 && ifVersion != r.c.Version {
+		return reject(RejectStale, "case %s is at version %d, not %d", r.c.ID, r.c.Version, ifVersion)
 	}
 	if r.draining {
 		return reject(RejectBusy, "case %s is moving to a new run; try again", r.c.ID)

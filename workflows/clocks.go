@@ -107,7 +107,7 @@ func (r *caseRun) rescheduleFromSignal(ctx workflow.Context, value string) {
 		logger.Warn("Ignored reschedule-callback signal: want an RFC 3339 time", "value", value)
 		return
 	}
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(0); err != nil {
 		logger.Warn("Ignored reschedule-callback signal", "reason", err)
 		return
 	}

@@ -19,7 +19,9 @@ type Editor struct {
 // its callback. Empty fields leave the case as it is, except that reopening
 // clears the resolution.
 type ProgressRequest struct {
-	Editor     Editor
+	Editor Editor
+	// IfVersion, when not 0, applies the change only at that case version.
+	IfVersion  int64
 	CaseType   string
 	State      casefile.State
 	Resolution string
@@ -30,6 +32,7 @@ type ProgressRequest struct {
 // CloseRequest closes a case, optionally with a final type and resolution.
 type CloseRequest struct {
 	Editor     Editor
+	IfVersion  int64
 	CaseType   string
 	Resolution string
 }
@@ -38,6 +41,7 @@ type CloseRequest struct {
 // attached changes nothing.
 type AddAttachmentRequest struct {
 	Editor     Editor
+	IfVersion  int64
 	FileID     string
 	FileName   string
 	CustomerID string
@@ -45,8 +49,9 @@ type AddAttachmentRequest struct {
 
 // RemoveAttachmentRequest detaches a file.
 type RemoveAttachmentRequest struct {
-	Editor Editor
-	FileID string
+	Editor    Editor
+	IfVersion int64
+	FileID    string
 }
 
 // Result is what every accepted update returns: the case and the version it is now at.
@@ -63,6 +68,8 @@ const (
 	RejectInvalid  = "CaseInvalidRequest"
 	RejectNotFound = "CaseNotFound"
 	RejectConflict = "CaseConflict"
+	// RejectStale refuses a change conditioned on a version the case has left.
+	RejectStale = "CaseVersionMismatch"
 	// RejectBusy turns an update away while the run continues as new; the
 	// caller sends it again and it lands on the next run.
 	RejectBusy = "CaseBusy"

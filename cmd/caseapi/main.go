@@ -3,18 +3,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/lestrrat-go/httprc/v3"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/devissuer"
@@ -44,7 +43,7 @@ func run(ctx context.Context) error {
 	}
 	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
 
-	keys, err := tokenKeys(ctx, cfg.Auth)
+	keys, err := tokenKeys(ctx, cfg.Auth, logger)
 	if err != nil {
 		return err
 	}
@@ -60,8 +59,11 @@ func run(ctx context.Context) error {
 	defer tc.Close()
 
 	app := api.New(api.Options{
-		Cases:          caseops.New(tc, store.New(pool), policyOf(cfg.Lifecycle)),
-		Verifier:       api.NewTokenVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Audience),
+		Cases: caseops.New(tc, store.New(pool), policyOf(cfg.Lifecycle)),
+		Verifier: auth.NewVerifier(auth.Options{
+			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
+			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,
+		}),
 		Logger:         logger,
 		RequestTimeout: cfg.RequestTimeout,
 	})
@@ -80,30 +82,29 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// tokenKeys is the key set bearer tokens are checked against: the identity
-// provider's JWKS, refreshed in the background, or the dev issuer's key.
-func tokenKeys(ctx context.Context, auth config.Auth) (jwk.Set, error) {
-	if auth.JWKSURL == "" {
-		issuer, err := devissuer.Load(auth.DevKeyFile, auth.Issuer, auth.Audience)
+// tokenKeys is what bearer tokens are checked against: the dev issuer's key,
+// or the identity provider's JWKS (named, or found by OpenID discovery).
+func tokenKeys(ctx context.Context, cfg config.Auth, logger *zap.Logger) (auth.Keys, error) {
+	if cfg.DevIssuer {
+		logger.Warn("Trusting the dev token issuer; set AUTH_ISSUER and leave AUTH_DEV_ISSUER unset in production",
+			zap.String("key-file", cfg.DevKeyFile))
+		issuer, err := devissuer.Load(cfg.DevKeyFile, cfg.Issuer, cfg.Audience)
 		if err != nil {
 			return nil, err
 		}
-		return issuer.PublicKeys()
+		set, err := issuer.PublicKeys()
+		return auth.StaticKeys{Keys: set}, err
 	}
-	cache, err := jwk.NewCache(ctx, httprc.NewClient())
-	if err != nil {
-		return nil, fmt.Errorf("jwks cache: %w", err)
-	}
-	registerCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	fetchCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := cache.Register(registerCtx, auth.JWKSURL, jwk.WithMinInterval(time.Minute)); err != nil {
-		return nil, fmt.Errorf("fetch jwks %s: %w", auth.JWKSURL, err)
+	url := cfg.JWKSURL
+	if url == "" {
+		var err error
+		if url, err = auth.Discover(fetchCtx, &http.Client{Timeout: 10 * time.Second}, cfg.Issuer); err != nil {
+			return nil, err
+		}
 	}
-	set, err := cache.CachedSet(auth.JWKSURL)
-	if err != nil {
-		return nil, errors.Join(errors.New("jwks cache"), err)
-	}
-	return set, nil
+	return auth.NewRemoteKeys(ctx, url, cfg.KeyRefreshMin)
 }
 
 // policyOf is the policy new cases are registered under.

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, usage)
 		return errors.New("no command given")
 	}
-	cfg, err := config.Load(os.Getenv)
+	cfg, err := config.Load(devIssuerByDefault(os.Getenv))
 	if err != nil {
 		return err
 	}
@@ -79,18 +79,28 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 }
 
+// devIssuerByDefault makes casectl, a developer's and operator's tool, use
+// the dev issuer unless the environment names an identity provider.
+func devIssuerByDefault(getenv func(string) string) func(string) string {
+	return func(key string) string {
+		if key == "AUTH_DEV_ISSUER" && getenv(key) == "" && getenv("AUTH_ISSUER") == "" {
+			return "true"
+		}
+		return getenv(key)
+	}
+}
+
 func token(cfg config.Config, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	subject := fs.String("subject", "dev-agent", "token subject (sub), recorded as who made changes")
 	name := fs.String("name", "", "display name claim (defaults to the subject where used)")
 	scope := fs.String("scope", "case:read case:write", "space-separated scopes")
 	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token, e.g. 1s, 15m, 12h")
+	customer := fs.String("customer-id", "", "make a customer token, limited to this customer's cases")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.Auth.JWKSURL != "" {
-		return errors.New("AUTH_JWKS_URL is set: tokens come from the identity provider, not the dev issuer")
-	}
+
 	if *ttl <= 0 {
 		return errors.New("--ttl must be positive")
 	}
@@ -98,7 +108,7 @@ func token(cfg config.Config, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tok, err := issuer.Token(devissuer.Claims{Subject: *subject, Name: *name, Scopes: strings.Fields(*scope), TTL: *ttl})
+	tok, err := issuer.Token(devissuer.Claims{Subject: *subject, Name: *name, Scopes: strings.Fields(*scope), TTL: *ttl, CustomerID: *customer})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,141 @@
+// Package auth checks the bearer tokens of the Case API: signature against
+// the identity provider's keys, an allow-list of algorithms, issuer, audience
+// and lifetime, and what the token may do.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+)
+
+// Scopes a token carries: reads need ScopeRead, changes ScopeWrite.
+const (
+	ScopeRead  = "case:read"
+	ScopeWrite = "case:write"
+)
+
+// CustomerClaim names the claim that makes a token a customer token: it may
+// see and change only that customer's cases.
+const CustomerClaim = "customer_id"
+
+// Principal is who a verified token speaks for.
+type Principal struct {
+	Subject string
+	Name    string
+	Scopes  []string
+	// CustomerID is set for customer tokens.
+	CustomerID string
+}
+
+// HasScope reports whether the token grants scope.
+func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// DisplayName is the name to record for the principal.
+func (p Principal) DisplayName() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Subject
+}
+
+// Keys supplies the keys tokens are checked against.
+type Keys interface {
+	Set() jwk.Set
+	// Refresh fetches the keys again, if the source can and may (it is rate
+	// limited); it reports whether the set may have changed.
+	Refresh(ctx context.Context) bool
+}
+
+// Options configure a Verifier.
+type Options struct {
+	Keys     Keys
+	Issuer   string
+	Audience string
+	// Algorithms allowed in token headers; others are refused before any key is tried.
+	Algorithms []string
+	// Leeway tolerated on exp, nbf and iat.
+	Leeway time.Duration
+}
+
+// Verifier checks bearer tokens.
+type Verifier struct {
+	opts Options
+}
+
+// NewVerifier returns a verifier.
+func NewVerifier(opts Options) *Verifier { return &Verifier{opts: opts} }
+
+// ErrInvalidToken is the cause of every refusal; the detail stays in the log.
+var ErrInvalidToken = errors.New("invalid token")
+
+// Verify checks a token and returns its principal.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	msg, err := jws.ParseString(raw)
+	if err != nil || len(msg.Signatures()) != 1 {
+		return Principal{}, fmt.Errorf("%w: not a compact JWS", ErrInvalidToken)
+	}
+	header := msg.Signatures()[0].ProtectedHeaders()
+	alg, ok := header.Algorithm()
+	if !ok || !slices.Contains(v.opts.Algorithms, alg.String()) {
+		return Principal{}, fmt.Errorf("%w: algorithm %q is not allowed", ErrInvalidToken, alg)
+	}
+	kid, ok := header.KeyID()
+	if !ok || kid == "" {
+		return Principal{}, fmt.Errorf("%w: no key id", ErrInvalidToken)
+	}
+	if _, found := v.opts.Keys.Set().LookupKeyID(kid); !found {
+		// The provider may have rotated its keys since we fetched them.
+		if !v.opts.Keys.Refresh(ctx) {
+			return Principal{}, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
+		}
+		if _, found := v.opts.Keys.Set().LookupKeyID(kid); !found {
+			return Principal{}, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
+		}
+	}
+	tok, err := v.parse(raw)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	p := Principal{}
+	p.Subject, _ = tok.Subject()
+	var scope, name, customer string
+	if tok.Get("scope", &scope) == nil {
+		p.Scopes = strings.Fields(scope)
+	}
+	if tok.Get("name", &name) == nil {
+		p.Name = name
+	}
+	if tok.Has(CustomerClaim) {
+		if err := tok.Get(CustomerClaim, &customer); err != nil || customer == "" {
+			return Principal{}, fmt.Errorf("%w: %s must be a non-empty string", ErrInvalidToken, CustomerClaim)
+		}
+		p.CustomerID = customer
+	}
+	return p, nil
+}
+
+func (v *Verifier) parse(raw string) (jwt.Token, error) {
+	return jwt.Parse([]byte(raw),
+		// Keys without an "alg" are tried with the algorithms their type
+		// allows; an RSA or EC key never verifies an HMAC token.
+		jwt.WithKeySet(v.opts.Keys.Set(), jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(v.opts.Issuer),
+		jwt.WithAudience(v.opts.Audience),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+		jwt.WithAcceptableSkew(v.opts.Leeway),
+	)
+}
+
+// DefaultAlgorithms are the asymmetric algorithms identity providers use.
+var DefaultAlgorithms = []string{jwa.RS256().String(), jwa.ES256().String(), jwa.PS256().String()}
