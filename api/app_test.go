@@ -367,6 +367,32 @@ func unsignedToken() string {
 	return header + "." + claims + "."
 }
 
+func TestTokenInTheQueryStringIsRefused(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "GET", "/v1/case/cases/WI0000000001?access_token="+f.token, "", "Authorization", "")
+	requireProblem(t, f, r, http.StatusUnauthorized)
+	r = f.do(t, "GET", "/v1/case/cases/WI0000000001?access_token="+f.token, "")
+	requireProblem(t, f, r, http.StatusUnauthorized)
+}
+
+func TestIfMatchMustBeAStrongETag(t *testing.T) {
+	for _, header := range []string{`W/"3"`, `3`, `"x"`, `"0"`} {
+		f := newFixture(t)
+		r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"state":"Accepted"}`, "If-Match", header)
+		requireProblem(t, f, r, http.StatusPreconditionFailed)
+	}
+}
+
+func TestCustomerTokensOpenCasesForThemselvesOnly(t *testing.T) {
+	f := newFixture(t)
+	f.token = f.mint(t, devissuer.Claims{Subject: "cust-1", Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour, CustomerID: "C1"})
+	requireProblem(t, f, f.do(t, "POST", "/v1/case/complaints", `{"customer-id":"C2"}`), http.StatusForbidden)
+	requireProblem(t, f, f.do(t, "POST", "/v1/case/callback-requests",
+		`{"callback-request-time":"2026-03-02T13:00:00Z","categorry":"Cards","party-id":"C2"}`), http.StatusForbidden)
+	r := f.do(t, "POST", "/v1/case/complaints", `{"customer-id":"C1"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
+}
+
 func TestScopesAreEnforcedPerMethod(t *testing.T) {
 	f := newFixture(t)
 	f.token = f.mint(t, devissuer.Claims{Subject: "reader", Scopes: []string{auth.ScopeRead}, TTL: time.Hour})

@@ -106,7 +106,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	p := Principal{}
-	p.Subject, _ = tok.Subject()
+	if p.Subject, _ = tok.Subject(); p.Subject == "" {
+		return Principal{}, fmt.Errorf("%w: empty subject", ErrInvalidToken)
+	}
 	var scope, name, customer string
 	if tok.Get("scope", &scope) == nil {
 		p.Scopes = strings.Fields(scope)

@@ -48,6 +48,7 @@ type stack struct {
 	temporal client.Client
 	logger   *zap.Logger
 	worker   worker.Worker
+	issuer   *devissuer.Issuer
 }
 
 type stackOptions struct {
@@ -129,13 +130,13 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	s.startWorker()
 	t.Cleanup(s.stopWorker)
 
-	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "e2e", "case-api")
+	var err error
+	s.issuer, err = devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "e2e", "case-api")
 	require.NoError(t, err)
-	keys, err := issuer.PublicKeys()
+	keys, err := s.issuer.PublicKeys()
 	require.NoError(t, err)
-	s.token, err = issuer.Token(devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
+	s.token = s.mint(t, devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
 		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
-	require.NoError(t, err)
 
 	app := api.New(api.Options{
 		Cases: caseops.New(tc, s.store, *opts.policy),
@@ -173,8 +174,35 @@ func (s *stack) stopWorker() {
 	}
 }
 
+func (s *stack) mint(t *testing.T, c devissuer.Claims) string {
+	t.Helper()
+	tok, err := s.issuer.Token(c)
+	require.NoError(t, err)
+	return tok
+}
+
 // call sends a request and decodes the JSON answer into a map.
 func (s *stack) call(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	status, _, out := s.do(t, method, path, body, nil)
+	return status, out
+}
+
+// callWith sends a request with extra headers and returns the status.
+func (s *stack) callWith(t *testing.T, method, path string, body any, headers map[string]string) int {
+	t.Helper()
+	status, _, _ := s.do(t, method, path, body, headers)
+	return status
+}
+
+// etag is the ETag of GET /cases/{id}.
+func (s *stack) etag(t *testing.T, id string) (string, int) {
+	t.Helper()
+	status, header, _ := s.do(t, "GET", "/cases/"+id, nil, nil)
+	return header.Get("ETag"), status
+}
+
+func (s *stack) do(t *testing.T, method, path string, body any, headers map[string]string) (int, http.Header, map[string]any) {
 	t.Helper()
 	var reader io.Reader
 	if body != nil {
@@ -188,6 +216,9 @@ func (s *stack) call(t *testing.T, method, path string, body any) (int, map[stri
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -197,7 +228,7 @@ func (s *stack) call(t *testing.T, method, path string, body any) (int, map[stri
 	if len(raw) > 0 {
 		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
 // historyRows counts the stored history rows of a case, per version.
