@@ -22,8 +22,11 @@ const maxBodyBytes = 1 << 20
 
 // Options are the dependencies of the API.
 type Options struct {
-	Cases          Cases
-	Verifier       *auth.Verifier
+	Cases    Cases
+	Verifier *auth.Verifier
+	// Idempotency keeps Idempotency-Key answers; nil turns the header off
+	// (handler tests only).
+	Idempotency    IdempotencyStore
 	Logger         *zap.Logger
 	RequestTimeout time.Duration
 	// Now is the clock used to judge callback times; time.Now if nil.
@@ -50,8 +53,11 @@ func New(opts Options) *fiber.App {
 	app.Use(recover.New())
 	app.Use(withDeadline(opts.RequestTimeout))
 
-	h := &handlers{cases: opts.Cases, now: opts.Now}
+	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
+	if opts.Idempotency != nil {
+		v1.Use(idempotency(opts.Idempotency, opts.RequestTimeout, handleError, opts.Logger))
+	}
 	v1.Get("/cases", h.listCases)
 	v1.Get("/cases/:caseID", h.getCase)
 	v1.Get("/cases/:caseID/history", h.caseHistory)

@@ -37,28 +37,33 @@ type fakeCases struct {
 	result   workflows.Result
 }
 
-func (f *fakeCases) Register(_ context.Context, c casefile.Case) (string, error) {
+func (f *fakeCases) NextCaseID(context.Context) (string, error) {
+	f.calls = append(f.calls, "NextCaseID")
+	return "WI0000000099", f.err
+}
+
+func (f *fakeCases) Register(_ context.Context, c casefile.Case, _ string) (string, error) {
 	f.calls = append(f.calls, "Register")
 	f.lastCase = c
 	return "WI0000000007", f.err
 }
 
-func (f *fakeCases) Progress(context.Context, string, workflows.ProgressRequest) (workflows.Result, error) {
+func (f *fakeCases) Progress(context.Context, string, string, workflows.ProgressRequest) (workflows.Result, error) {
 	f.calls = append(f.calls, "Progress")
 	return f.result, f.err
 }
 
-func (f *fakeCases) Close(context.Context, string, workflows.CloseRequest) (workflows.Result, error) {
+func (f *fakeCases) Close(context.Context, string, string, workflows.CloseRequest) (workflows.Result, error) {
 	f.calls = append(f.calls, "Close")
 	return f.result, f.err
 }
 
-func (f *fakeCases) AddAttachment(context.Context, string, workflows.AddAttachmentRequest) (workflows.Result, error) {
+func (f *fakeCases) AddAttachment(context.Context, string, string, workflows.AddAttachmentRequest) (workflows.Result, error) {
 	f.calls = append(f.calls, "AddAttachment")
 	return f.result, f.err
 }
 
-func (f *fakeCases) RemoveAttachment(context.Context, string, workflows.RemoveAttachmentRequest) (workflows.Result, error) {
+func (f *fakeCases) RemoveAttachment(context.Context, string, string, workflows.RemoveAttachmentRequest) (workflows.Result, error) {
 	f.calls = append(f.calls, "RemoveAttachment")
 	return f.result, f.err
 }

@@ -17,12 +17,14 @@ import (
 )
 
 // Cases is what the handlers need done; caseops.Service does it.
+// Changes take an operation id: empty, or derived from an Idempotency-Key.
 type Cases interface {
-	Register(ctx context.Context, c casefile.Case) (string, error)
-	Progress(ctx context.Context, caseID string, req workflows.ProgressRequest) (workflows.Result, error)
-	Close(ctx context.Context, caseID string, req workflows.CloseRequest) (workflows.Result, error)
-	AddAttachment(ctx context.Context, caseID string, req workflows.AddAttachmentRequest) (workflows.Result, error)
-	RemoveAttachment(ctx context.Context, caseID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error)
+	NextCaseID(ctx context.Context) (string, error)
+	Register(ctx context.Context, c casefile.Case, operationID string) (string, error)
+	Progress(ctx context.Context, caseID, operationID string, req workflows.ProgressRequest) (workflows.Result, error)
+	Close(ctx context.Context, caseID, operationID string, req workflows.CloseRequest) (workflows.Result, error)
+	AddAttachment(ctx context.Context, caseID, operationID string, req workflows.AddAttachmentRequest) (workflows.Result, error)
+	RemoveAttachment(ctx context.Context, caseID, operationID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error)
 	Case(ctx context.Context, caseID string) (casefile.Case, error)
 	List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error)
 	History(ctx context.Context, caseID string, page store.Page) (store.HistoryPage, error)
@@ -30,6 +32,7 @@ type Cases interface {
 
 type handlers struct {
 	cases Cases
+	keys  IdempotencyStore
 	now   func() time.Time
 }
 
@@ -55,8 +58,12 @@ func (h *handlers) createCase(c *fiber.Ctx, class casefile.Class) error {
 	if err := ownCustomer(who, req.CustomerID); err != nil {
 		return err
 	}
+	caseID, err := h.reserveCaseID(c, req.CaseID)
+	if err != nil {
+		return err
+	}
 	id, err := h.cases.Register(c.UserContext(), casefile.Case{
-		ID:                   req.CaseID,
+		ID:                   caseID,
 		Class:                class,
 		Type:                 orDefault(req.CaseType, string(class)),
 		RegisteredByID:       who.Subject,
@@ -72,7 +79,7 @@ func (h *handlers) createCase(c *fiber.Ctx, class casefile.Class) error {
 		CommReplyAddressCode: req.CommReplyAddressCode,
 		CommType:             req.CommType,
 		RelCaseID:            req.RelCaseID,
-	})
+	}, idempotencyOf(c).operationID())
 	if err != nil {
 		return err
 	}
@@ -93,7 +100,12 @@ func (h *handlers) createCallbackRequest(c *fiber.Ctx) error {
 	if err := ownCustomer(who, req.PartyID); err != nil {
 		return err
 	}
+	caseID, err := h.reserveCaseID(c, "")
+	if err != nil {
+		return err
+	}
 	id, err := h.cases.Register(c.UserContext(), casefile.Case{
+		ID:               caseID,
 		Class:            casefile.ClassCallbackRequest,
 		Type:             string(casefile.ClassCallbackRequest),
 		RegisteredByID:   who.Subject,
@@ -102,7 +114,7 @@ func (h *handlers) createCallbackRequest(c *fiber.Ctx) error {
 		Importance:       casefile.ImportanceDefault,
 		CallbackAt:       &at,
 		Categorry:        req.Categorry,
-	})
+	}, idempotencyOf(c).operationID())
 	if err != nil {
 		return err
 	}
@@ -196,7 +208,7 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 	if err := h.checkAccess(c, id); err != nil {
 		return err
 	}
-	result, err := h.cases.Progress(c.UserContext(), id, workflows.ProgressRequest{
+	result, err := h.cases.Progress(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.ProgressRequest{
 		IfVersion:  version,
 		Editor:     editorOf(c, req.UpdatedByName),
 		CaseType:   req.CaseType,
@@ -232,7 +244,7 @@ func (h *handlers) closeCase(c *fiber.Ctx) error {
 	if err := h.checkAccess(c, id); err != nil {
 		return err
 	}
-	result, err := h.cases.Close(c.UserContext(), id, workflows.CloseRequest{
+	result, err := h.cases.Close(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.CloseRequest{
 		IfVersion:  version,
 		Editor:     editorOf(c, req.UpdatedByName),
 		CaseType:   req.CaseType,
@@ -266,7 +278,7 @@ func (h *handlers) addAttachment(c *fiber.Ctx) error {
 	if err := h.checkAccess(c, id); err != nil {
 		return err
 	}
-	result, err := h.cases.AddAttachment(c.UserContext(), id, workflows.AddAttachmentRequest{
+	result, err := h.cases.AddAttachment(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.AddAttachmentRequest{
 		IfVersion:  version,
 		Editor:     editorOf(c, ""),
 		FileID:     req.FileID,
@@ -302,7 +314,7 @@ func (h *handlers) removeAttachment(c *fiber.Ctx) error {
 	if err := h.checkAccess(c, id); err != nil {
 		return err
 	}
-	result, err := h.cases.RemoveAttachment(c.UserContext(), id, workflows.RemoveAttachmentRequest{
+	result, err := h.cases.RemoveAttachment(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.RemoveAttachmentRequest{
 		IfVersion: version,
 		Editor:    editorOf(c, ""),
 		FileID:    fileID,
@@ -350,6 +362,28 @@ func (h *handlers) checkAccess(c *fiber.Ctx, id string) error {
 	}
 	_, err := h.caseFor(c, id)
 	return err
+}
+
+// reserveCaseID is the id a create registers. Without an Idempotency-Key it
+// is the body's (or empty: the service draws one). With one, the id is
+// recorded under the key before the workflow starts, so a retry after a crash
+// registers the same case rather than a second one.
+func (h *handlers) reserveCaseID(c *fiber.Ctx, requested string) (string, error) {
+	idem := idempotencyOf(c)
+	if idem == nil {
+		return requested, nil
+	}
+	if idem.caseID != "" {
+		return idem.caseID, nil
+	}
+	candidate := requested
+	if candidate == "" {
+		var err error
+		if candidate, err = h.cases.NextCaseID(c.UserContext()); err != nil {
+			return "", err
+		}
+	}
+	return h.keys.ReserveIdempotentCaseID(c.UserContext(), idem.subject, idem.key, candidate)
 }
 
 // ownCustomer refuses a customer token a case for someone else.

@@ -35,16 +35,33 @@ func New(temporal client.Client, store *store.Store, policy workflows.Policy) *S
 // collides with one a client chose.
 const drawAttempts = 5
 
+// NextCaseID draws a fresh case id.
+func (s *Service) NextCaseID(ctx context.Context) (string, error) { return s.store.NextCaseID(ctx) }
+
 // Register opens a new case and returns its id once the case is in Postgres.
 // A case id chosen by the client must be free; otherwise one is drawn.
-func (s *Service) Register(ctx context.Context, c casefile.Case) (string, error) {
+//
+// With an operation id (from an Idempotency-Key) the case id must be given,
+// reserved for that operation: a retry then finds the workflow its first
+// attempt started and awaits the same registration instead of failing.
+func (s *Service) Register(ctx context.Context, c casefile.Case, operationID string) (string, error) {
+	if operationID != "" {
+		err := s.start(ctx, c, operationID)
+		if isAlreadyStarted(err) {
+			return "", casefile.Reject(casefile.ErrConflict, "case id %s is already taken", c.ID)
+		}
+		if err != nil {
+			return "", s.updateError(ctx, c.ID, workflows.UpdateAwaitRegistration, err)
+		}
+		return c.ID, nil
+	}
 	if c.ID != "" {
 		if _, err := s.store.Case(ctx, c.ID); err == nil {
 			return "", casefile.Reject(casefile.ErrConflict, "case id %s is already taken", c.ID)
 		} else if !errors.Is(err, casefile.ErrNotFound) {
 			return "", err
 		}
-		err := s.start(ctx, c)
+		err := s.start(ctx, c, "")
 		if isAlreadyStarted(err) {
 			return "", casefile.Reject(casefile.ErrConflict, "case id %s is already taken", c.ID)
 		}
@@ -56,7 +73,7 @@ func (s *Service) Register(ctx context.Context, c casefile.Case) (string, error)
 			return "", err
 		}
 		c.ID = id
-		if err := s.start(ctx, c); !isAlreadyStarted(err) {
+		if err := s.start(ctx, c, ""); !isAlreadyStarted(err) {
 			return id, err
 		}
 	}
@@ -65,19 +82,27 @@ func (s *Service) Register(ctx context.Context, c casefile.Case) (string, error)
 
 // start runs the case workflow and waits, in the same round trip, until it
 // has recorded the registration.
-func (s *Service) start(ctx context.Context, c casefile.Case) error {
+func (s *Service) start(ctx context.Context, c casefile.Case, operationID string) error {
+	conflict := enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	if operationID != "" {
+		// The workflow may be the one this operation's first attempt started;
+		// the registration update's validator tells it from someone else's.
+		conflict = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	}
 	op := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.CaseWorkflowID(c.ID),
 		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDConflictPolicy: conflict,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.SearchAttributes(c),
 		StaticSummary:            workflows.Summary(c),
-	}, workflows.CaseWorkflow, workflows.Start{Case: c, Policy: s.policy})
+	}, workflows.CaseWorkflow, workflows.Start{Case: c, Policy: s.policy, RegisteredBy: operationID})
 	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     operationID,
 			UpdateName:   workflows.UpdateAwaitRegistration,
+			Args:         []any{operationID},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
@@ -95,32 +120,36 @@ func isAlreadyStarted(err error) bool {
 	return errors.As(err, &started)
 }
 
+// The changes below take an operation id: empty, or derived from an
+// Idempotency-Key so that Temporal drops a repeat of a change it has seen.
+
 // Progress changes a case's type, state or resolution.
-func (s *Service) Progress(ctx context.Context, caseID string, req workflows.ProgressRequest) (workflows.Result, error) {
-	return s.update(ctx, caseID, workflows.UpdateProgress, req)
+func (s *Service) Progress(ctx context.Context, caseID, operationID string, req workflows.ProgressRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, operationID, workflows.UpdateProgress, req)
 }
 
 // Close closes a case.
-func (s *Service) Close(ctx context.Context, caseID string, req workflows.CloseRequest) (workflows.Result, error) {
-	return s.update(ctx, caseID, workflows.UpdateClose, req)
+func (s *Service) Close(ctx context.Context, caseID, operationID string, req workflows.CloseRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, operationID, workflows.UpdateClose, req)
 }
 
 // AddAttachment attaches file metadata to a case.
-func (s *Service) AddAttachment(ctx context.Context, caseID string, req workflows.AddAttachmentRequest) (workflows.Result, error) {
-	return s.update(ctx, caseID, workflows.UpdateAddAttachment, req)
+func (s *Service) AddAttachment(ctx context.Context, caseID, operationID string, req workflows.AddAttachmentRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, operationID, workflows.UpdateAddAttachment, req)
 }
 
 // RemoveAttachment detaches a file from a case.
-func (s *Service) RemoveAttachment(ctx context.Context, caseID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error) {
-	return s.update(ctx, caseID, workflows.UpdateRemoveAttachment, req)
+func (s *Service) RemoveAttachment(ctx context.Context, caseID, operationID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error) {
+	return s.update(ctx, caseID, operationID, workflows.UpdateRemoveAttachment, req)
 }
 
 // update sends an update to the case's workflow and waits until the change is
 // recorded, so that the next read shows it.
-func (s *Service) update(ctx context.Context, caseID, name string, req any) (workflows.Result, error) {
+func (s *Service) update(ctx context.Context, caseID, operationID, name string, req any) (workflows.Result, error) {
 	for {
 		var result workflows.Result
 		handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			UpdateID:     operationID,
 			WorkflowID:   workflows.CaseWorkflowID(caseID),
 			UpdateName:   name,
 			Args:         []any{req},

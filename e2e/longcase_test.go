@@ -23,7 +23,7 @@ func TestCaseWithFiveThousandChanges(t *testing.T) {
 	s := startStack(t, stackOptions{policy: &policy})
 	cases := caseops.New(s.temporal, s.store, policy)
 	ctx := context.Background()
-	id, err := cases.Register(ctx, casefile.Case{Class: casefile.ClassComplaint, Type: "Complaint", CustomerID: "C1", Importance: "Standard"})
+	id, err := cases.Register(ctx, casefile.Case{Class: casefile.ClassComplaint, Type: "Complaint", CustomerID: "C1", Importance: "Standard"}, "")
 	require.NoError(t, err)
 
 	const senders = 8
@@ -34,7 +34,7 @@ func TestCaseWithFiveThousandChanges(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := g; i < changes; i += senders {
-				_, err := cases.Progress(ctx, id, workflows.ProgressRequest{
+				_, err := cases.Progress(ctx, id, "", workflows.ProgressRequest{
 					Editor: workflows.Editor{ID: "agent-7"}, CaseType: fmt.Sprintf("type-%d", i)})
 				if err != nil {
 					errs <- fmt.Errorf("change %d: %w", i, err)
@@ -71,7 +71,7 @@ func TestCaseWithFiveThousandChanges(t *testing.T) {
 	require.Greater(t, len(listed.Executions), 2, "the case continued as new")
 
 	// Still working after all that.
-	_, err = cases.Close(ctx, id, workflows.CloseRequest{Editor: workflows.Editor{ID: "agent-7"}})
+	_, err = cases.Close(ctx, id, "", workflows.CloseRequest{Editor: workflows.Editor{ID: "agent-7"}})
 	require.NoError(t, err)
 	got, err = s.store.Case(ctx, id)
 	require.NoError(t, err)

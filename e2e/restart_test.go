@@ -52,7 +52,7 @@ func TestPendingCallbacksSurviveRestarts(t *testing.T) {
 		id, err := cases.Register(context.Background(), casefile.Case{
 			Class: casefile.ClassCallbackRequest, Type: "CallbackRequest", CustomerID: "P1",
 			Importance: "Standard", Categorry: "Cards", CallbackAt: &at,
-		})
+		}, "")
 		require.NoError(t, err)
 		ids = append(ids, id)
 	}

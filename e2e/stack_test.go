@@ -139,7 +139,8 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
 
 	app := api.New(api.Options{
-		Cases: caseops.New(tc, s.store, *opts.policy),
+		Cases:       caseops.New(tc, s.store, *opts.policy),
+		Idempotency: s.store,
 		Verifier: auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: keys}, Issuer: "e2e", Audience: "case-api",
 			Algorithms: auth.DefaultAlgorithms, Leeway: time.Second}),
 		Logger:         logger,

@@ -94,3 +94,32 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: OutboxTimes :many
 SELECT idempotency_key, created_at FROM outbox WHERE idempotency_key = ANY(sqlc.arg(keys)::text[]);
+
+-- name: ClaimIdempotencyKey :execrows
+INSERT INTO idempotency_keys (subject, key, request_hash)
+VALUES ($1, $2, $3)
+ON CONFLICT (subject, key) DO NOTHING;
+
+-- name: GetIdempotencyKey :one
+SELECT * FROM idempotency_keys WHERE subject = $1 AND key = $2;
+
+-- name: TakeOverIdempotencyKey :execrows
+-- An in-flight claim older than the cutoff was abandoned (its process died);
+-- a retry takes it over, keeping any case id it reserved.
+UPDATE idempotency_keys SET created_at = now()
+WHERE subject = $1 AND key = $2 AND status IS NULL AND created_at < sqlc.arg(cutoff);
+
+-- name: ReserveIdempotentCaseID :one
+UPDATE idempotency_keys SET case_id = COALESCE(case_id, sqlc.arg(case_id))
+WHERE subject = $1 AND key = $2
+RETURNING case_id;
+
+-- name: CompleteIdempotencyKey :exec
+UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5
+WHERE subject = $1 AND key = $2;
+
+-- name: ReleaseIdempotencyKey :exec
+DELETE FROM idempotency_keys WHERE subject = $1 AND key = $2 AND status IS NULL;
+
+-- name: ExpireIdempotencyKeys :execrows
+DELETE FROM idempotency_keys WHERE created_at < sqlc.arg(cutoff);

@@ -33,13 +33,14 @@ const (
 // workflow sets the case's state, version and times; a continued run takes
 // the case as it was.
 func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
-	r := &caseRun{c: start.Case, policy: start.Policy}
+	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy}
 	return r.run(ctx)
 }
 
 type caseRun struct {
-	c      casefile.Case
-	policy Policy
+	c            casefile.Case
+	policy       Policy
+	registeredBy string
 	// lifecycle is false for runs begun before lifecycleChange.
 	lifecycle bool
 	// registered is set once version 1 is in Postgres.
@@ -110,7 +111,7 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if err := r.awaitQuietTask(ctx); err != nil {
 		return r.c, err
 	}
-	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy})
+	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy})
 }
 
 // awaitQuietTask returns in a workflow task in which nothing is in flight and
@@ -179,10 +180,10 @@ func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 		handler, validator any
 	}{
 		{UpdateAwaitRegistration, "Returns once the new case is recorded; used by the API on create.",
-			func(ctx workflow.Context) (Result, error) {
+			func(ctx workflow.Context, operationID string) (Result, error) {
 				defer func() { r.handlersFinished++ }()
 				return r.awaitRegistration(ctx)
-			}, nil},
+			}, r.validateRegistration},
 		{UpdateProgress, "Changes type, state (Accepted/Resolved) or resolution, or reschedules the callback.",
 			counted(r, r.progress), r.validateProgress},
 		{UpdateClose, "Closes the case; the workflow then completes.",
@@ -207,6 +208,16 @@ func counted[Req any](r *caseRun, handler func(workflow.Context, Req) (Result, e
 		defer func() { r.handlersFinished++ }()
 		return handler(ctx, req)
 	}
+}
+
+// validateRegistration lets only the request that registered the case (or a
+// caller that names none) await it: a create that finds another's case under
+// the same id is told the id is taken.
+func (r *caseRun) validateRegistration(operationID string) error {
+	if operationID != "" && operationID != r.registeredBy {
+		return reject(RejectConflict, "case id %s is already taken", r.c.ID)
+	}
+	return nil
 }
 
 func (r *caseRun) awaitRegistration(ctx workflow.Context) (Result, error) {

@@ -85,6 +85,9 @@ func reject(kind, format string, args ...any) error {
 type Start struct {
 	casefile.Case
 	Policy Policy
+	// RegisteredBy is the operation id of the request that registered the
+	// case; a retry of that request may await the registration again, others not.
+	RegisteredBy string
 }
 
 // Policy holds the time rules of a case, fixed at registration.

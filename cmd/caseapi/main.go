@@ -58,8 +58,10 @@ func run(ctx context.Context) error {
 	}
 	defer tc.Close()
 
+	st := store.New(pool)
 	app := api.New(api.Options{
-		Cases: caseops.New(tc, store.New(pool), policyOf(cfg.Lifecycle)),
+		Cases:       caseops.New(tc, st, policyOf(cfg.Lifecycle)),
+		Idempotency: st,
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
 			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,

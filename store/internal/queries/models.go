@@ -62,6 +62,17 @@ type CaseHistory struct {
 	Escalated           bool
 }
 
+type IdempotencyKey struct {
+	Subject     string
+	Key         string
+	RequestHash []byte
+	CaseID      *string
+	Status      *int32
+	ContentType *string
+	Response    []byte
+	CreatedAt   time.Time
+}
+
 type Outbox struct {
 	IdempotencyKey string
 	Kind           string

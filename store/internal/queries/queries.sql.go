@@ -10,6 +10,50 @@ import (
 	"time"
 )
 
+const claimIdempotencyKey = `-- name: ClaimIdempotencyKey :execrows
+INSERT INTO idempotency_keys (subject, key, request_hash)
+VALUES ($1, $2, $3)
+ON CONFLICT (subject, key) DO NOTHING
+`
+
+type ClaimIdempotencyKeyParams struct {
+	Subject     string
+	Key         string
+	RequestHash []byte
+}
+
+func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyKeyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimIdempotencyKey, arg.Subject, arg.Key, arg.RequestHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const completeIdempotencyKey = `-- name: CompleteIdempotencyKey :exec
+UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5
+WHERE subject = $1 AND key = $2
+`
+
+type CompleteIdempotencyKeyParams struct {
+	Subject     string
+	Key         string
+	Status      *int32
+	ContentType *string
+	Response    []byte
+}
+
+func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempotencyKeyParams) error {
+	_, err := q.db.Exec(ctx, completeIdempotencyKey,
+		arg.Subject,
+		arg.Key,
+		arg.Status,
+		arg.ContentType,
+		arg.Response,
+	)
+	return err
+}
+
 const countCases = `-- name: CountCases :one
 SELECT count(*)
 FROM cases
@@ -40,6 +84,18 @@ func (q *Queries) CountHistory(ctx context.Context, caseID string) (int64, error
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const expireIdempotencyKeys = `-- name: ExpireIdempotencyKeys :execrows
+DELETE FROM idempotency_keys WHERE created_at < $1
+`
+
+func (q *Queries) ExpireIdempotencyKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, expireIdempotencyKeys, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const getCase = `-- name: GetCase :one
@@ -79,6 +135,31 @@ func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
 		&i.CallbackStatus,
 		&i.Escalated,
 		&i.ResolveBy,
+	)
+	return i, err
+}
+
+const getIdempotencyKey = `-- name: GetIdempotencyKey :one
+SELECT subject, key, request_hash, case_id, status, content_type, response, created_at FROM idempotency_keys WHERE subject = $1 AND key = $2
+`
+
+type GetIdempotencyKeyParams struct {
+	Subject string
+	Key     string
+}
+
+func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyParams) (IdempotencyKey, error) {
+	row := q.db.QueryRow(ctx, getIdempotencyKey, arg.Subject, arg.Key)
+	var i IdempotencyKey
+	err := row.Scan(
+		&i.Subject,
+		&i.Key,
+		&i.RequestHash,
+		&i.CaseID,
+		&i.Status,
+		&i.ContentType,
+		&i.Response,
+		&i.CreatedAt,
 	)
 	return i, err
 }
@@ -458,6 +539,60 @@ func (q *Queries) OutboxTimes(ctx context.Context, keys []string) ([]OutboxTimes
 		return nil, err
 	}
 	return items, nil
+}
+
+const releaseIdempotencyKey = `-- name: ReleaseIdempotencyKey :exec
+DELETE FROM idempotency_keys WHERE subject = $1 AND key = $2 AND status IS NULL
+`
+
+type ReleaseIdempotencyKeyParams struct {
+	Subject string
+	Key     string
+}
+
+func (q *Queries) ReleaseIdempotencyKey(ctx context.Context, arg ReleaseIdempotencyKeyParams) error {
+	_, err := q.db.Exec(ctx, releaseIdempotencyKey, arg.Subject, arg.Key)
+	return err
+}
+
+const reserveIdempotentCaseID = `-- name: ReserveIdempotentCaseID :one
+UPDATE idempotency_keys SET case_id = COALESCE(case_id, $3)
+WHERE subject = $1 AND key = $2
+RETURNING case_id
+`
+
+type ReserveIdempotentCaseIDParams struct {
+	Subject string
+	Key     string
+	CaseID  *string
+}
+
+func (q *Queries) ReserveIdempotentCaseID(ctx context.Context, arg ReserveIdempotentCaseIDParams) (*string, error) {
+	row := q.db.QueryRow(ctx, reserveIdempotentCaseID, arg.Subject, arg.Key, arg.CaseID)
+	var case_id *string
+	err := row.Scan(&case_id)
+	return case_id, err
+}
+
+const takeOverIdempotencyKey = `-- name: TakeOverIdempotencyKey :execrows
+UPDATE idempotency_keys SET created_at = now()
+WHERE subject = $1 AND key = $2 AND status IS NULL AND created_at < $3
+`
+
+type TakeOverIdempotencyKeyParams struct {
+	Subject string
+	Key     string
+	Cutoff  time.Time
+}
+
+// An in-flight claim older than the cutoff was abandoned (its process died);
+// a retry takes it over, keeping any case id it reserved.
+func (q *Queries) TakeOverIdempotencyKey(ctx context.Context, arg TakeOverIdempotencyKeyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, takeOverIdempotencyKey, arg.Subject, arg.Key, arg.Cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const upsertCase = `-- name: UpsertCase :execrows
