@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"go.uber.org/zap"
@@ -31,6 +34,12 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Now is the clock used to judge callback times; time.Now if nil.
 	Now func() time.Time
+	// RateLimit is the most requests one token subject may make per
+	// RateWindow in this process; 0 turns the limit off.
+	RateLimit  int
+	RateWindow time.Duration
+	// CORSOrigins lists the browser origins allowed to call; empty: none.
+	CORSOrigins string
 }
 
 // New builds the Fiber app serving the Case API.
@@ -51,10 +60,29 @@ func New(opts Options) *fiber.App {
 	app.Use(requestid.New())
 	app.Use(accessLog(opts.Logger, handleError))
 	app.Use(recover.New())
+	app.Use(helmet.New(helmet.Config{ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'"}))
+	if opts.CORSOrigins != "" {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins:  opts.CORSOrigins,
+			AllowMethods:  "GET,POST,PUT,DELETE",
+			AllowHeaders:  "Authorization,Content-Type,Idempotency-Key,If-Match",
+			ExposeHeaders: "ETag,Idempotent-Replayed,Retry-After",
+		}))
+	}
 	app.Use(withDeadline(opts.RequestTimeout))
 
 	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
+	if opts.RateLimit > 0 {
+		v1.Use(limiter.New(limiter.Config{
+			Max:          opts.RateLimit,
+			Expiration:   opts.RateWindow,
+			KeyGenerator: func(c *fiber.Ctx) string { return principalOf(c).Subject },
+			LimitReached: func(*fiber.Ctx) error {
+				return &clientError{status: fiber.StatusTooManyRequests, detail: "Too many requests for this token; retry after the time in Retry-After."}
+			},
+		}))
+	}
 	if opts.Idempotency != nil {
 		v1.Use(idempotency(opts.Idempotency, opts.RequestTimeout, handleError, opts.Logger))
 	}

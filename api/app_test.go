@@ -398,6 +398,42 @@ func TestCustomerTokensOpenCasesForThemselvesOnly(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
 }
 
+func TestRateLimitPerSubject(t *testing.T) {
+	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
+	require.NoError(t, err)
+	keys, err := issuer.PublicKeys()
+	require.NoError(t, err)
+	cases := &fakeCases{}
+	app := api.New(api.Options{Cases: cases, Verifier: testVerifier(keys), Logger: zaptest.NewLogger(t),
+		RequestTimeout: time.Second, RateLimit: 3, RateWindow: time.Minute})
+	get := func(subject string) *http.Response {
+		tok, err := issuer.Token(devissuer.Claims{Subject: subject, Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
+		require.NoError(t, err)
+		req := httptest.NewRequest("GET", "/v1/case/cases", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := app.Test(req, -1)
+		require.NoError(t, err)
+		return resp
+	}
+	for range 3 {
+		require.Equal(t, http.StatusOK, get("busy").StatusCode)
+	}
+	resp := get("busy")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	require.Equal(t, http.StatusOK, get("quiet").StatusCode, "the limit is per subject")
+}
+
+func TestSecurityHeadersAndNoCORSByDefault(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "GET", "/v1/case/cases", "", "Origin", "https://evil.example")
+	require.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
+	require.Equal(t, "SAMEORIGIN", r.header.Get("X-Frame-Options"))
+	require.Contains(t, r.header.Get("Content-Security-Policy"), "default-src 'none'")
+	require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+}
+
 func TestScopesAreEnforcedPerMethod(t *testing.T) {
 	f := newFixture(t)
 	f.token = f.mint(t, devissuer.Claims{Subject: "reader", Scopes: []string{auth.ScopeRead}, TTL: time.Hour})

@@ -21,9 +21,14 @@ type Config struct {
 	HTTPAddr string
 	// RequestTimeout bounds every API request, Temporal round trips included.
 	RequestTimeout time.Duration
-	Auth           Auth
-	Lifecycle      Lifecycle
-	Delivery       Delivery
+	// RateLimit requests per RateWindow per token subject and API process.
+	RateLimit  int
+	RateWindow time.Duration
+	// CORSOrigins are the browser origins allowed to call the API; empty: none.
+	CORSOrigins string
+	Auth        Auth
+	Lifecycle   Lifecycle
+	Delivery    Delivery
 	// LogLevel is a zap level name (debug, info, warn, error).
 	LogLevel string
 	// LogDevelopment switches zap to its human-readable console encoder.
@@ -157,6 +162,9 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
 		RequestTimeout: duration("REQUEST_TIMEOUT", "30s"),
+		RateLimit:      integer("RATE_LIMIT", "600"),
+		RateWindow:     duration("RATE_WINDOW", "1m"),
+		CORSOrigins:    getenv("CORS_ALLOW_ORIGINS"),
 		Auth: Auth{
 			DevIssuer:     boolean("AUTH_DEV_ISSUER", "false"),
 			DevKeyFile:    env("AUTH_DEV_KEY_FILE", ".data/dev-signing-key.json"),

@@ -62,6 +62,9 @@ func run(ctx context.Context) error {
 	app := api.New(api.Options{
 		Cases:       caseops.New(tc, st, policyOf(cfg.Lifecycle)),
 		Idempotency: st,
+		RateLimit:   cfg.RateLimit,
+		RateWindow:  cfg.RateWindow,
+		CORSOrigins: cfg.CORSOrigins,
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
 			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,
@@ -69,6 +72,7 @@ func run(ctx context.Context) error {
 		Logger:         logger,
 		RequestTimeout: cfg.RequestTimeout,
 	})
+	go expireIdempotencyKeys(ctx, st, logger)
 	served := make(chan error, 1)
 	go func() { served <- app.Listen(cfg.HTTPAddr) }()
 	logger.Info("API listening", zap.String("addr", cfg.HTTPAddr), zap.String("root", api.Root))
@@ -117,5 +121,23 @@ func policyOf(l config.Lifecycle) workflows.Policy {
 		CallbackMaxRetry: l.CallbackMaxRetry,
 		NoticeMaxRetry:   l.NoticeMaxRetry,
 		MaxHistoryEvents: l.MaxHistoryEvents,
+	}
+}
+
+// expireIdempotencyKeys forgets kept answers past their retention, hourly.
+func expireIdempotencyKeys(ctx context.Context, st *store.Store, logger *zap.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := st.ExpireIdempotencyKeys(ctx, api.IdempotencyRetention); err != nil && ctx.Err() == nil {
+			logger.Warn("Expiring idempotency keys failed", zap.Error(err))
+		} else if n > 0 {
+			logger.Info("Expired idempotency keys", zap.Int64("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
