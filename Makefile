@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := $(CURDIR)/.bin
 
-.PHONY: dev test check generate build clean
+.PHONY: dev test check lint fuzz generate build clean
 
 ## dev: run the whole stack locally (Postgres, Temporal dev server, worker, API)
 dev: $(BIN)/temporal
@@ -20,6 +20,18 @@ check: $(BIN)/workflowcheck
 	go vet ./...
 	$(BIN)/workflowcheck ./...
 
+## lint: staticcheck and govulncheck (offline, against the vulndb pinned in tools/dev/go.mod)
+lint: check $(BIN)/staticcheck $(BIN)/govulncheck $(BIN)/vulndb
+	$(BIN)/staticcheck ./...
+	$(BIN)/govulncheck -db file://$(BIN)/vulndb ./...
+
+## fuzz: run each fuzz target for FUZZ_EXECS executions (figures in docs/SECURITY.md)
+FUZZ_EXECS ?= 100000
+fuzz:
+	for target in FuzzCreateBodies FuzzCaseWrites FuzzReadQueries; do \
+		go test ./api/ -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_EXECS)x || exit 1; \
+	done
+
 ## generate: regenerate the sqlc query code from store/queries.sql
 generate: $(BIN)/sqlc
 	$(BIN)/sqlc generate
@@ -33,6 +45,19 @@ $(BIN)/temporal: tools/go.mod tools/go.sum
 
 $(BIN)/sqlc: tools/dev/go.mod tools/dev/go.sum
 	cd tools/dev && go build -o $(BIN)/sqlc github.com/sqlc-dev/sqlc/cmd/sqlc
+
+$(BIN)/staticcheck: tools/dev/go.mod tools/dev/go.sum
+	cd tools/dev && go build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+
+$(BIN)/govulncheck: tools/dev/go.mod tools/dev/go.sum
+	cd tools/dev && go build -o $(BIN)/govulncheck golang.org/x/vuln/cmd/govulncheck
+
+# govulncheck cannot reach its online database from here: index the OSV files
+# of the golang.org/x/vulndb module version pinned in tools/dev/go.mod.
+$(BIN)/vulndb: tools/dev/go.mod tools/dev/go.sum
+	cd tools/dev && go build -o $(BIN)/indexdb golang.org/x/vulndb/cmd/indexdb
+	rm -rf $(BIN)/vulndb
+	$(BIN)/indexdb -vulns "$$(cd tools/dev && go list -m -f '{{.Dir}}' golang.org/x/vulndb)/data/osv" -out $(BIN)/vulndb
 
 $(BIN)/workflowcheck: tools/dev/go.mod tools/dev/go.sum
 	cd tools/dev && go build -o $(BIN)/workflowcheck go.temporal.io/sdk/contrib/tools/workflowcheck

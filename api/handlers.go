@@ -408,11 +408,11 @@ type query struct {
 }
 
 func newQuery(c *fiber.Ctx, v *validator, known ...string) query {
-	c.Context().QueryArgs().VisitAll(func(key, _ []byte) {
+	for key := range c.Context().QueryArgs().All() {
 		if !slices.Contains(known, string(key)) {
 			v.add(string(key), "is not a query parameter of this operation")
 		}
-	})
+	}
 	return query{c: c, v: v}
 }
 

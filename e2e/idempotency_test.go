@@ -26,7 +26,7 @@ func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 	key := map[string]string{"Idempotency-Key": "create-7f3a"}
 	complaint := map[string]any{"customer-id": "C1", "details": "card blocked"}
 
-	status, header, first := s.do(t, "POST", "/complaints", complaint, key)
+	status, _, first := s.do(t, "POST", "/complaints", complaint, key)
 	require.Equal(t, http.StatusCreated, status, first)
 	status, header, again := s.do(t, "POST", "/complaints", complaint, key)
 	require.Equal(t, http.StatusCreated, status)

@@ -63,9 +63,9 @@ func TestCaseWithFiveThousandChanges(t *testing.T) {
 		"SELECT count(DISTINCT case_type) FROM case_history WHERE case_id = $1 AND version > 1", id).Scan(&distinct))
 	require.Equal(t, changes, distinct)
 
-	desc, err := s.temporal.DescribeWorkflowExecution(ctx, workflows.CaseWorkflowID(id), "")
+	desc, err := s.temporal.DescribeWorkflow(ctx, workflows.CaseWorkflowID(id), "")
 	require.NoError(t, err)
-	require.Less(t, desc.WorkflowExecutionInfo.HistoryLength, int64(2100), "the current run's history stays bounded")
+	require.Less(t, desc.RawResponse.WorkflowExecutionInfo.HistoryLength, int64(2100), "the current run's history stays bounded")
 	listed, err := s.temporal.ListWorkflow(ctx, listRuns(id))
 	require.NoError(t, err)
 	require.Greater(t, len(listed.Executions), 2, "the case continued as new")

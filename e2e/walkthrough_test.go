@@ -148,9 +148,9 @@ func TestGuideWalkthrough(t *testing.T) {
 	require.Equal(t, http.StatusConflict, status)
 
 	// Its workflow has completed, with the state visible to operators.
-	desc, err := s.temporal.DescribeWorkflowExecution(context.Background(), workflows.CaseWorkflowID(complaint), "")
+	desc, err := s.temporal.DescribeWorkflow(context.Background(), workflows.CaseWorkflowID(complaint), "")
 	require.NoError(t, err)
-	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.WorkflowExecutionInfo.Status)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.RawResponse.WorkflowExecutionInfo.Status)
 
 	// The callback is delivered (to the outbox here) at its time and recorded.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
