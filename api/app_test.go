@@ -31,8 +31,9 @@ import (
 
 // fakeCases records what reaches the service layer; a 4xx must reach nothing.
 type fakeCases struct {
-	calls    []string
-	lastCase casefile.Case
+	calls        []string
+	lastCase     casefile.Case
+	lastProgress workflows.ProgressRequest
 	err      error
 	result   workflows.Result
 }
@@ -48,8 +49,9 @@ func (f *fakeCases) Register(_ context.Context, c casefile.Case, _ string) (stri
 	return "WI0000000007", f.err
 }
 
-func (f *fakeCases) Progress(context.Context, string, string, workflows.ProgressRequest) (workflows.Result, error) {
+func (f *fakeCases) Progress(_ context.Context, _, _ string, req workflows.ProgressRequest) (workflows.Result, error) {
 	f.calls = append(f.calls, "Progress")
+	f.lastProgress = req
 	return f.result, f.err
 }
 
@@ -285,6 +287,22 @@ func TestMalformedBodiesAreRefused(t *testing.T) {
 // app.Test bypasses, so this one goes over a real socket. The server answers
 // from the Content-Length alone; sending only headers keeps the client from
 // racing the server's close with a write.
+func TestServerOwnedFieldsCannotBeSet(t *testing.T) {
+	for _, field := range []string{`"state":"Closed"`, `"registration-date":"2015-11-13T16:26:24.853Z"`,
+		`"version-num":"9"`, `"case-class":"ServiceRequest"`, `"callback-status":"Delivered"`, `"escalated":true`} {
+		f := newFixture(t)
+		r := f.do(t, "POST", "/v1/case/complaints", `{"customer-id":"C",`+field+`}`)
+		requireProblem(t, f, r, http.StatusBadRequest)
+	}
+}
+
+func TestChangesAreRecordedAsTheTokensSubject(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"updated-by-id":"someone-else","updated-by-name":"Desk 4","state":"Accepted"}`)
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, workflows.Editor{ID: "agent-7", Name: "Desk 4"}, f.cases.lastProgress.Editor)
+}
+
 func TestBodyOverOneMebibyteIs413(t *testing.T) {
 	f := newFixture(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

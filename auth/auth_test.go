@@ -110,15 +110,16 @@ func TestValidTokensGiveTheirPrincipal(t *testing.T) {
 }
 
 func TestRefusedTokens(t *testing.T) {
-	rs, other := newRSASigner(t, "rsa-1"), newRSASigner(t, "rsa-1")
-	v := verifier(auth.StaticKeys{Keys: setOf(t, rs.public)})
+	rs, other, ec := newRSASigner(t, "rsa-1"), newRSASigner(t, "rsa-1"), newECSigner(t, "ec-1")
+	v := verifier(auth.StaticKeys{Keys: setOf(t, rs.public, ec.public)})
 	hour := time.Hour
 	tests := []struct {
 		name  string
 		token string
 	}{
 		{"alg none", unsigned(`{"alg":"none","kid":"rsa-1"}`)},
-		{"HS256 signed with the RSA public key", hmacWithPublicKey(t, rs)},
+		{"HS256 signed with the RSA public key", hmacWithPublicKey(t, rs, "rsa-1")},
+		{"HS256 signed with the EC public key", hmacWithPublicKey(t, ec, "ec-1")},
 		{"algorithm not allowed (RS512)", rs.token(t, jwa.RS512())},
 		{"signed by another key with the same kid", other.token(t, jwa.RS256())},
 		{"wrong issuer", rs.token(t, jwa.RS256(), func(b *jwt.Builder) *jwt.Builder { return b.Issuer("https://evil.example/") })},
@@ -157,16 +158,16 @@ func TestSmallClockSkewIsTolerated(t *testing.T) {
 
 // hmacWithPublicKey is the algorithm-confusion attack: an HS256 token whose
 // HMAC secret is the verifier's RSA public key.
-func hmacWithPublicKey(t *testing.T, s signer) string {
+func hmacWithPublicKey(t *testing.T, s signer, kid string) string {
 	t.Helper()
-	var raw rsa.PublicKey
+	var raw any
 	require.NoError(t, jwk.Export(s.public, &raw))
-	der, err := x509.MarshalPKIXPublicKey(&raw)
+	der, err := x509.MarshalPKIXPublicKey(raw)
 	require.NoError(t, err)
 	tok, err := valid(jwt.NewBuilder()).Build()
 	require.NoError(t, err)
 	hdr := jws.NewHeaders()
-	require.NoError(t, hdr.Set(jws.KeyIDKey, "rsa-1"))
+	require.NoError(t, hdr.Set(jws.KeyIDKey, kid))
 	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), der, jws.WithProtectedHeaders(hdr)))
 	require.NoError(t, err)
 	return string(signed)
