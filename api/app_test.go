@@ -34,8 +34,8 @@ type fakeCases struct {
 	calls        []string
 	lastCase     casefile.Case
 	lastProgress workflows.ProgressRequest
-	err      error
-	result   workflows.Result
+	err          error
+	result       workflows.Result
 }
 
 func (f *fakeCases) NextCaseID(context.Context) (string, error) {
