@@ -187,65 +187,74 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	return c.JSON(newPageView(items, found.Total, page.Number, page.Size))
 }
 
-func (h *handlers) updateCase(c *fiber.Ctx) error {
+// change is what every change to an existing case starts from.
+type change struct {
+	caseID      string
+	operationID string
+	ifVersion   int64
+}
+
+// beginChange reads the case id, the body (nil: none), If-Match, and checks
+// the token may touch the case: everything before the workflow is asked.
+func (h *handlers) beginChange(c *fiber.Ctx, body changeBody, bodyOptional bool) (change, error) {
 	id, err := caseIDParam(c)
 	if err != nil {
-		return err
+		return change{}, err
 	}
-	var req progressRequest
-	if err := decodeBody(c, &req, false); err != nil {
-		return err
-	}
-	var v validator
-	callbackAt := req.validate(&v, id, h.now())
-	if err := v.err(); err != nil {
-		return err
+	if body != nil {
+		if err := decodeBody(c, body, bodyOptional); err != nil {
+			return change{}, err
+		}
+		var v validator
+		body.validate(&v, id, h.now())
+		if err := v.err(); err != nil {
+			return change{}, err
+		}
 	}
 	version, err := ifMatch(c)
 	if err != nil {
-		return err
+		return change{}, err
 	}
 	if err := h.checkAccess(c, id); err != nil {
+		return change{}, err
+	}
+	return change{caseID: id, operationID: idempotencyOf(c).operationID(), ifVersion: version}, nil
+}
+
+// answerChange answers a change in the guide's shape, with the new ETag.
+func answerChange(c *fiber.Ctx, result workflows.Result, recordID, status string) error {
+	setETag(c, result.Version)
+	return c.JSON(recordStatus{ID: recordID, CreatedRecordStatus: status})
+}
+
+func (h *handlers) updateCase(c *fiber.Ctx) error {
+	var req progressRequest
+	ch, err := h.beginChange(c, &req, false)
+	if err != nil {
 		return err
 	}
-	result, err := h.cases.Progress(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.ProgressRequest{
-		IfVersion:  version,
+	result, err := h.cases.Progress(c.UserContext(), ch.caseID, ch.operationID, workflows.ProgressRequest{
+		IfVersion:  ch.ifVersion,
 		Editor:     editorOf(c, req.UpdatedByName),
 		CaseType:   req.CaseType,
 		State:      casefile.State(req.State),
 		Resolution: req.Resolution,
-		CallbackAt: callbackAt,
+		CallbackAt: req.callbackAt,
 	})
 	if err != nil {
 		return err
 	}
-	setETag(c, result.Version)
-	return c.JSON(recordStatus{ID: id, CreatedRecordStatus: statusUpdated})
+	return answerChange(c, result, ch.caseID, statusUpdated)
 }
 
 func (h *handlers) closeCase(c *fiber.Ctx) error {
-	id, err := caseIDParam(c)
-	if err != nil {
-		return err
-	}
 	var req closeRequest
-	if err := decodeBody(c, &req, true); err != nil {
-		return err
-	}
-	var v validator
-	req.validate(&v, id)
-	if err := v.err(); err != nil {
-		return err
-	}
-	version, err := ifMatch(c)
+	ch, err := h.beginChange(c, &req, true)
 	if err != nil {
 		return err
 	}
-	if err := h.checkAccess(c, id); err != nil {
-		return err
-	}
-	result, err := h.cases.Close(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.CloseRequest{
-		IfVersion:  version,
+	result, err := h.cases.Close(c.UserContext(), ch.caseID, ch.operationID, workflows.CloseRequest{
+		IfVersion:  ch.ifVersion,
 		Editor:     editorOf(c, req.UpdatedByName),
 		CaseType:   req.CaseType,
 		Resolution: req.Resolution,
@@ -253,33 +262,17 @@ func (h *handlers) closeCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	setETag(c, result.Version)
-	return c.JSON(recordStatus{ID: id, CreatedRecordStatus: statusClosed})
+	return answerChange(c, result, ch.caseID, statusClosed)
 }
 
 func (h *handlers) addAttachment(c *fiber.Ctx) error {
-	id, err := caseIDParam(c)
-	if err != nil {
-		return err
-	}
 	var req attachmentRequest
-	if err := decodeBody(c, &req, false); err != nil {
-		return err
-	}
-	var v validator
-	req.validate(&v, id)
-	if err := v.err(); err != nil {
-		return err
-	}
-	version, err := ifMatch(c)
+	ch, err := h.beginChange(c, &req, false)
 	if err != nil {
 		return err
 	}
-	if err := h.checkAccess(c, id); err != nil {
-		return err
-	}
-	result, err := h.cases.AddAttachment(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.AddAttachmentRequest{
-		IfVersion:  version,
+	result, err := h.cases.AddAttachment(c.UserContext(), ch.caseID, ch.operationID, workflows.AddAttachmentRequest{
+		IfVersion:  ch.ifVersion,
 		Editor:     editorOf(c, ""),
 		FileID:     req.FileID,
 		FileName:   req.FileName,
@@ -292,38 +285,29 @@ func (h *handlers) addAttachment(c *fiber.Ctx) error {
 	if !result.Recorded {
 		status = statusUnchanged
 	}
-	setETag(c, result.Version)
-	return c.JSON(recordStatus{ID: req.FileID, CreatedRecordStatus: status})
+	return answerChange(c, result, req.FileID, status)
 }
 
 func (h *handlers) removeAttachment(c *fiber.Ctx) error {
-	id, err := caseIDParam(c)
-	if err != nil {
-		return err
-	}
 	fileID := c.Params("fileID")
 	var v validator
 	v.text("file-id", fileID, maxFileIDLen)
 	if err := v.err(); err != nil {
 		return err
 	}
-	version, err := ifMatch(c)
+	ch, err := h.beginChange(c, nil, true)
 	if err != nil {
 		return err
 	}
-	if err := h.checkAccess(c, id); err != nil {
-		return err
-	}
-	result, err := h.cases.RemoveAttachment(c.UserContext(), id, idempotencyOf(c).operationID(), workflows.RemoveAttachmentRequest{
-		IfVersion: version,
+	result, err := h.cases.RemoveAttachment(c.UserContext(), ch.caseID, ch.operationID, workflows.RemoveAttachmentRequest{
+		IfVersion: ch.ifVersion,
 		Editor:    editorOf(c, ""),
 		FileID:    fileID,
 	})
 	if err != nil {
 		return err
 	}
-	setETag(c, result.Version)
-	return c.JSON(recordStatus{ID: fileID, CreatedRecordStatus: statusDeleted})
+	return answerChange(c, result, fileID, statusDeleted)
 }
 
 func caseIDParam(c *fiber.Ctx) (string, error) {

@@ -115,16 +115,21 @@ type progressRequest struct {
 	State         string `json:"state"`
 	// CallbackRequestTime reschedules a callback request (an extension).
 	CallbackRequestTime string `json:"callback-request-time"`
+	// callbackAt is CallbackRequestTime parsed by validate.
+	callbackAt *time.Time
 }
 
-// validate checks the request; the callback time, if any, is returned parsed.
-func (r *progressRequest) validate(v *validator, pathID string, now time.Time) *time.Time {
+// changeBody is the body of a change to an existing case.
+type changeBody interface {
+	validate(v *validator, pathID string, now time.Time)
+}
+
+func (r *progressRequest) validate(v *validator, pathID string, now time.Time) {
 	r.validateFields(v, pathID)
-	if r.CallbackRequestTime == "" {
-		return nil
+	if r.CallbackRequestTime != "" {
+		at := callbackTime(v, r.CallbackRequestTime, now)
+		r.callbackAt = &at
 	}
-	at := callbackTime(v, r.CallbackRequestTime, now)
-	return &at
 }
 
 func (r *progressRequest) validateFields(v *validator, pathID string) {
@@ -145,7 +150,7 @@ type closeRequest struct {
 	Resolution    string `json:"resolution"`
 }
 
-func (r *closeRequest) validate(v *validator, pathID string) {
+func (r *closeRequest) validate(v *validator, pathID string, _ time.Time) {
 	v.sameCase("case-id", r.CaseID, pathID)
 	v.text("case-type", r.CaseType, maxIDLen)
 	v.text("updated-by-id", r.UpdatedByID, maxIDLen)
@@ -161,7 +166,7 @@ type attachmentRequest struct {
 	CustomerID string `json:"customer-id"`
 }
 
-func (r *attachmentRequest) validate(v *validator, pathID string) {
+func (r *attachmentRequest) validate(v *validator, pathID string, _ time.Time) {
 	v.sameCase("case-id", r.CaseID, pathID)
 	v.required("file-id", r.FileID)
 	v.text("file-id", r.FileID, maxFileIDLen)
