@@ -4,9 +4,11 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
@@ -40,6 +42,8 @@ type Options struct {
 	RateWindow time.Duration
 	// CORSOrigins lists the browser origins allowed to call; empty: none.
 	CORSOrigins string
+	// Health serves /healthz and /readyz, without a token; nil: not served.
+	Health http.Handler
 }
 
 // New builds the Fiber app serving the Case API.
@@ -71,6 +75,11 @@ func New(opts Options) *fiber.App {
 	}
 	app.Use(withDeadline(opts.RequestTimeout))
 
+	if opts.Health != nil {
+		probes := adaptor.HTTPHandler(opts.Health)
+		app.Get("/healthz", probes)
+		app.Get("/readyz", probes)
+	}
 	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
 	if opts.RateLimit > 0 {

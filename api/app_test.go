@@ -25,6 +25,7 @@ import (
 	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )
@@ -487,6 +488,22 @@ func TestServiceErrorsMapToStatuses(t *testing.T) {
 			require.Equal(t, tt.detail, r.body["detail"])
 			require.NotContains(t, r.rawBody, "secret")
 		})
+	}
+}
+
+func TestProbesNeedNoToken(t *testing.T) {
+	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
+	require.NoError(t, err)
+	keys, err := issuer.PublicKeys()
+	require.NoError(t, err)
+	app := api.New(api.Options{Cases: &fakeCases{}, Verifier: testVerifier(keys), Logger: zaptest.NewLogger(t),
+		RequestTimeout: time.Second, Health: health.Handler([]health.Check{
+			{Name: "postgres", Probe: func(context.Context) error { return errors.New("down") }},
+		})})
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := app.Test(httptest.NewRequest("GET", path, nil), -1)
+		require.NoError(t, err)
+		require.Equal(t, want, resp.StatusCode, path)
 	}
 }
 

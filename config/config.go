@@ -19,6 +19,8 @@ type Config struct {
 	Temporal         Temporal
 	// HTTPAddr is where the API listens.
 	HTTPAddr string
+	// WorkerHTTPAddr is where the worker serves /healthz and /readyz.
+	WorkerHTTPAddr string
 	// RequestTimeout bounds every API request, Temporal round trips included.
 	RequestTimeout time.Duration
 	// RateLimit requests per RateWindow per token subject and API process.
@@ -161,6 +163,7 @@ func Load(getenv func(string) string) (Config, error) {
 			APIKey:        getenv("TEMPORAL_API_KEY"),
 		},
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
+		WorkerHTTPAddr: env("WORKER_HTTP_ADDR", "127.0.0.1:8081"),
 		RequestTimeout: duration("REQUEST_TIMEOUT", "30s"),
 		RateLimit:      integer("RATE_LIMIT", "600"),
 		RateWindow:     duration("RATE_WINDOW", "1m"),

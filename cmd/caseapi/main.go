@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/api"
@@ -17,6 +18,7 @@ import (
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
@@ -65,6 +67,13 @@ func run(ctx context.Context) error {
 		RateLimit:   cfg.RateLimit,
 		RateWindow:  cfg.RateWindow,
 		CORSOrigins: cfg.CORSOrigins,
+		Health: health.Handler([]health.Check{
+			{Name: "postgres", Probe: pool.Ping},
+			{Name: "temporal", Probe: func(ctx context.Context) error {
+				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			}},
+		}),
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
 			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,

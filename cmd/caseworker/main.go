@@ -11,12 +11,14 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/delivery"
+	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
@@ -60,10 +62,31 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	logger.Info("Worker started", zap.String("temporal", cfg.Temporal.Address), zap.String("namespace", cfg.Temporal.Namespace))
-	<-ctx.Done()
+
+	probes := &http.Server{
+		Addr: cfg.WorkerHTTPAddr,
+		Handler: health.Handler([]health.Check{
+			{Name: "postgres", Probe: pool.Ping},
+			{Name: "temporal", Probe: func(ctx context.Context) error {
+				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			}},
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- probes.ListenAndServe() }()
+	select {
+	case err := <-served:
+		w.Stop()
+		return fmt.Errorf("serve health probes on %s: %w", cfg.WorkerHTTPAddr, err)
+	case <-ctx.Done():
+	}
 	logger.Info("Worker stopping")
 	w.Stop()
-	return nil
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return probes.Shutdown(shutdownCtx)
 }
 
 // newActivities wires each kind of delivery to its webhook, or to the outbox

@@ -1,0 +1,57 @@
+// Package health serves liveness (/healthz) and readiness (/readyz) for the
+// API and the worker, so an orchestrator restarts a stuck process and routes
+// traffic only to one whose dependencies answer.
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Check is one dependency and how to ask whether it answers.
+type Check struct {
+	Name  string
+	Probe func(ctx context.Context) error
+}
+
+// probeTimeout bounds each probe; a dependency slower than that is not ready.
+const probeTimeout = 2 * time.Second
+
+type report struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+// Handler serves GET /healthz (the process runs) and GET /readyz (every
+// check answers); /readyz names the failing checks, not their errors.
+func Handler(checks []Check) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		write(w, http.StatusOK, report{Status: "alive"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		out := report{Status: "ready", Checks: map[string]string{}}
+		status := http.StatusOK
+		for _, c := range checks {
+			ctx, cancel := context.WithTimeout(r.Context(), probeTimeout)
+			err := c.Probe(ctx)
+			cancel()
+			if err != nil {
+				out.Checks[c.Name], out.Status, status = "failing", "not ready", http.StatusServiceUnavailable
+				continue
+			}
+			out.Checks[c.Name] = "ok"
+		}
+		write(w, status, out)
+	})
+	return mux
+}
+
+func write(w http.ResponseWriter, status int, r report) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(r)
+}
