@@ -149,6 +149,7 @@ type historyView struct {
 	Change           string    `json:"change"`
 	CallbackStatus   *string   `json:"callback-status"`
 	Escalated        bool      `json:"escalated"`
+	Note             *string   `json:"note"`
 }
 
 func viewOfHistory(e casefile.HistoryEntry) historyView {
@@ -172,6 +173,7 @@ func viewOfHistory(e casefile.HistoryEntry) historyView {
 		Change:           string(e.Change),
 		CallbackStatus:   null(string(c.CallbackStatus)),
 		Escalated:        c.Escalated,
+		Note:             null(e.Note),
 	}
 }
 

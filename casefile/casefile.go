@@ -131,12 +131,15 @@ const (
 	ChangeEscalated           Change = "Escalated"
 	ChangeNoticeSent          Change = "NoticeSent"
 	ChangeNoticeFailed        Change = "NoticeFailed"
+	ChangeNoteAdded           Change = "NoteAdded"
 )
 
 // HistoryEntry is one recorded version of a case.
 type HistoryEntry struct {
 	Case   Case
 	Change Change
+	// Note is an operator's internal note (ChangeNoteAdded).
+	Note string
 }
 
 var idPattern = regexp.MustCompile(`^WI[0-9]{10}$`)

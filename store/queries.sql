@@ -38,9 +38,9 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated
+    callback_request_time, callback_status, escalated, note
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
 )
 ON CONFLICT (case_id, version) DO NOTHING;
 

@@ -113,6 +113,7 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 			CallbackRequestTime: c.CallbackAt,
 			CallbackStatus:      nullable(string(c.CallbackStatus)),
 			Escalated:           c.Escalated,
+			Note:                nullable(entry.Note),
 		})
 		return err
 	})
@@ -245,6 +246,7 @@ func caseFromRow(row queries.Case) (casefile.Case, error) {
 func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
 	return casefile.HistoryEntry{
 		Change: casefile.Change(row.Change),
+		Note:   value(row.Note),
 		Case: casefile.Case{
 			ID:               row.CaseID,
 			Type:             row.CaseType,

@@ -65,7 +65,7 @@ func TestRecordIsIdempotentAndNeverGoesBack(t *testing.T) {
 	v2.Version, v2.State, v2.Resolution, v2.UpdatedAt = 2, casefile.StateResolved, "fixed", t0.Add(time.Minute)
 
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: v1, Change: casefile.ChangeRegistered}))
-	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: v2, Change: casefile.ChangeResolved}))
+	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: v2, Change: casefile.ChangeResolved, Note: "checked twice"}))
 	// A retried v2 and a late v1 change nothing.
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: v2, Change: casefile.ChangeResolved}))
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: v1, Change: casefile.ChangeRegistered}))
@@ -82,6 +82,7 @@ func TestRecordIsIdempotentAndNeverGoesBack(t *testing.T) {
 	require.Equal(t, casefile.ChangeRegistered, history.Entries[0].Change)
 	require.Equal(t, casefile.ChangeResolved, history.Entries[1].Change)
 	require.Equal(t, "fixed", history.Entries[1].Case.Resolution)
+	require.Equal(t, "checked twice", history.Entries[1].Note)
 	require.Equal(t, t0.Add(time.Minute), history.Entries[1].Case.UpdatedAt)
 }
 

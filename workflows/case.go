@@ -67,7 +67,7 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if continued {
 		r.registered = true
 	} else {
-		if err := r.record(ctx, casefile.ChangeRegistered); err != nil {
+		if err := r.record(ctx, casefile.ChangeRegistered, ""); err != nil {
 			return r.c, err
 		}
 		r.registered = true
@@ -82,7 +82,12 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	}
 
 	reschedules := workflow.GetSignalChannel(ctx, SignalRescheduleCallback)
-	workflow.Go(ctx, func(ctx workflow.Context) { r.receiveReschedules(ctx, reschedules) })
+	operatorActions := []namedChannel{
+		{SignalEscalate, workflow.GetSignalChannel(ctx, SignalEscalate)},
+		{SignalAddNote, workflow.GetSignalChannel(ctx, SignalAddNote)},
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) { r.receiveSignals(ctx, reschedules, operatorActions) })
+	r.showDetails(ctx)
 	if r.c.CallbackStatus == casefile.CallbackScheduled {
 		workflow.Go(ctx, r.runCallback)
 	}
@@ -101,13 +106,7 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	// run), so that the ones in flight can finish.
 	r.draining = true
 	// Signals that came in with the last task would be lost with this run.
-	for {
-		var at string
-		if !reschedules.ReceiveAsync(&at) {
-			break
-		}
-		r.rescheduleFromSignal(ctx, at)
-	}
+	r.drainSignals(ctx, reschedules, operatorActions)
 	if err := r.awaitQuietTask(ctx); err != nil {
 		return r.c, err
 	}
@@ -418,15 +417,36 @@ func (r *caseRun) awaitCallbackDue(ctx workflow.Context) {
 
 // commit stamps a change made to r.c with a new version and records it.
 func (r *caseRun) commit(ctx workflow.Context, editor Editor, change casefile.Change) (Result, error) {
+	return r.commitNoted(ctx, editor, change, "")
+}
+
+// commitNoted is commit with an operator's note on the history row.
+func (r *caseRun) commitNoted(ctx workflow.Context, editor Editor, change casefile.Change, note string) (Result, error) {
 	r.c.Version++
 	r.c.UpdatedAt = workflow.Now(ctx).UTC()
 	r.c.UpdatedByID, r.c.UpdatedByName = editor.ID, editor.Name
 	if err := workflow.UpsertTypedSearchAttributes(ctx, r.searchAttributeUpdates()...); err != nil {
 		return Result{}, fmt.Errorf("upsert search attributes: %w", err)
 	}
+	if r.lifecycle {
+		r.showDetails(ctx)
+	}
 	result := r.result()
 	result.Recorded = true
-	return result, r.record(ctx, change)
+	return result, r.record(ctx, change, note)
+}
+
+// showDetails sets what the Temporal UI shows as the workflow's current details.
+func (r *caseRun) showDetails(ctx workflow.Context) {
+	details := fmt.Sprintf("**%s** · version %d · updated by %s at %s", r.c.State, r.c.Version,
+		r.c.UpdatedByName, r.c.UpdatedAt.Format(time.RFC3339))
+	if r.c.Escalated {
+		details += " · **escalated**"
+	}
+	if r.c.CallbackAt != nil {
+		details += fmt.Sprintf(" · callback %s for %s", r.c.CallbackStatus, r.c.CallbackAt.Format(time.RFC3339))
+	}
+	workflow.SetCurrentDetails(ctx, details)
 }
 
 func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
@@ -446,10 +466,10 @@ func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 
 // record writes the current snapshot as a history entry. The snapshot is
 // encoded when the activity is scheduled, so later changes cannot leak into it.
-func (r *caseRun) record(ctx workflow.Context, change casefile.Change) error {
+func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note string) error {
 	r.pending++
 	defer func() { r.pending-- }()
-	entry := casefile.HistoryEntry{Case: r.c, Change: change}
+	entry := casefile.HistoryEntry{Case: r.c, Change: change, Note: note}
 	ctx = workflow.WithActivityOptions(ctx, recordOptions)
 	return workflow.ExecuteActivity(ctx, a.RecordChange, entry).Get(ctx, nil)
 }

@@ -87,14 +87,83 @@ func (r *caseRun) deliverCallback(ctx workflow.Context, schedule int, at time.Ti
 	}
 }
 
-// receiveReschedules applies operators' reschedule-callback signals.
-func (r *caseRun) receiveReschedules(ctx workflow.Context, signals workflow.ReceiveChannel) {
-	for {
+// namedChannel is a signal channel with its signal's name.
+type namedChannel struct {
+	name string
+	ch   workflow.ReceiveChannel
+}
+
+// receiveSignals applies operators' signals as they come.
+func (r *caseRun) receiveSignals(ctx workflow.Context, reschedules workflow.ReceiveChannel, actions []namedChannel) {
+	selector := workflow.NewSelector(ctx)
+	selector.AddReceive(reschedules, func(c workflow.ReceiveChannel, _ bool) {
 		var at string
-		if !signals.Receive(ctx, &at) {
+		c.Receive(ctx, &at)
+		r.rescheduleFromSignal(ctx, at)
+	})
+	for _, action := range actions {
+		selector.AddReceive(action.ch, func(c workflow.ReceiveChannel, _ bool) {
+			var input OperatorAction
+			c.Receive(ctx, &input)
+			r.operatorAction(ctx, action.name, input)
+		})
+	}
+	for {
+		selector.Select(ctx)
+	}
+}
+
+// drainSignals applies signals already received, before the run ends.
+func (r *caseRun) drainSignals(ctx workflow.Context, reschedules workflow.ReceiveChannel, actions []namedChannel) {
+	var at string
+	for reschedules.ReceiveAsync(&at) {
+		r.rescheduleFromSignal(ctx, at)
+	}
+	for _, action := range actions {
+		var input OperatorAction
+		for action.ch.ReceiveAsync(&input) {
+			r.operatorAction(ctx, action.name, input)
+		}
+	}
+}
+
+// Limits on operator input, as for the API's fields.
+const (
+	maxOperatorLen = 200
+	maxNoteLen     = 4000
+)
+
+// operatorAction applies an escalate or add-note signal. A signal cannot be
+// refused, so one that does not apply is logged and dropped.
+func (r *caseRun) operatorAction(ctx workflow.Context, signal string, action OperatorAction) {
+	logger := workflow.GetLogger(ctx)
+	switch {
+	case action.Operator == "" || len(action.Operator) > maxOperatorLen:
+		logger.Warn("Ignored operator signal: name the operator", "signal", signal)
+		return
+	case len(action.Note) > maxNoteLen:
+		logger.Warn("Ignored operator signal: note too long", "signal", signal)
+		return
+	case r.c.State == casefile.StateClosed:
+		logger.Warn("Ignored operator signal: the case is closed", "signal", signal)
+		return
+	}
+	editor := Editor{ID: "temporal-operator:" + action.Operator, Name: action.Operator}
+	switch signal {
+	case SignalAddNote:
+		if action.Note == "" {
+			logger.Warn("Ignored add-note signal without a note")
 			return
 		}
-		r.rescheduleFromSignal(ctx, at)
+		if _, err := r.commitNoted(ctx, editor, casefile.ChangeNoteAdded, action.Note); err != nil {
+			logger.Error("Recording note failed", "case-id", r.c.ID, "error", err)
+		}
+	case SignalEscalate:
+		if r.c.Escalated {
+			logger.Warn("Ignored escalate signal: the case is escalated already")
+			return
+		}
+		r.escalate(ctx, editor, action.Note)
 	}
 }
 
@@ -136,21 +205,27 @@ func (r *caseRun) runResolutionDeadline(ctx workflow.Context) {
 			return
 		}
 	}
-	if r.c.State != casefile.StateAccepted {
+	if r.c.State != casefile.StateAccepted || r.c.Escalated {
 		return
 	}
+	r.escalate(ctx, systemEditor, "")
+}
+
+// escalate marks the case escalated, records it and sends the escalation notice.
+func (r *caseRun) escalate(ctx workflow.Context, editor Editor, note string) {
 	r.c.Escalated = true
-	if _, err := r.commit(ctx, systemEditor, casefile.ChangeEscalated); err != nil {
+	if _, err := r.commitNoted(ctx, editor, casefile.ChangeEscalated, note); err != nil {
 		workflow.GetLogger(ctx).Error("Recording escalation failed", "case-id", r.c.ID, "error", err)
 		return
+	}
+	notice := activities.EscalationNotice{CaseID: r.c.ID, CaseType: r.c.Type, CustomerID: r.c.CustomerID, Importance: r.c.Importance}
+	if r.c.ResolveBy != nil {
+		notice.ResolveBy = *r.c.ResolveBy
 	}
 	r.pending++
 	defer func() { r.pending-- }()
 	ctx = workflow.WithActivityOptions(ctx, deliveryOptions(r.policy.NoticeMaxRetry))
-	err := workflow.ExecuteActivity(ctx, a.SendEscalation, activities.EscalationNotice{
-		CaseID: r.c.ID, CaseType: r.c.Type, CustomerID: r.c.CustomerID, Importance: r.c.Importance, ResolveBy: deadline,
-	}).Get(ctx, nil)
-	if err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.SendEscalation, notice).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("Escalation notice given up", "case-id", r.c.ID, "error", err)
 	}
 }

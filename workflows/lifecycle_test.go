@@ -292,3 +292,28 @@ func (s *caseWorkflowSuite) TestContinuedRunKeepsCountingVersions() {
 	s.Equal(int64(42), s.recorded[0].Case.Version)
 	s.Equal(t0.Add(-time.Hour), s.result().RegisteredAt)
 }
+
+func (s *caseWorkflowSuite) TestOperatorsAddNotesAndEscalate() {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(workflows.SignalAddNote, workflows.OperatorAction{Operator: "jane.doe", Note: "called the branch"})
+		s.env.SignalWorkflow(workflows.SignalAddNote, workflows.OperatorAction{Note: "anonymous notes are dropped"})
+	}, time.Minute)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(workflows.SignalEscalate, workflows.OperatorAction{Operator: "jane.doe", Note: "VIP customer"})
+	}, 2*time.Minute)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(workflows.SignalEscalate, workflows.OperatorAction{Operator: "jane.doe"})
+	}, 3*time.Minute)
+	s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeNoteAdded, casefile.ChangeEscalated, casefile.ChangeClosed}, s.changes(),
+		"one note, one escalation: the second escalate and the anonymous note are dropped")
+	s.Equal("called the branch", s.recorded[1].Note)
+	s.Equal("temporal-operator:jane.doe", s.recorded[1].Case.UpdatedByID)
+	s.Equal("jane.doe", s.recorded[2].Case.UpdatedByName)
+	s.Equal("VIP customer", s.recorded[2].Note)
+	s.True(s.recorded[2].Case.Escalated)
+	s.Len(s.escalations, 1, "the escalation notice went out")
+}

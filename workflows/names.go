@@ -22,8 +22,11 @@ const (
 	UpdateAddAttachment     = "add-attachment"
 	UpdateRemoveAttachment  = "remove-attachment"
 	QueryState              = "state"
-	// SignalRescheduleCallback takes an RFC 3339 time; for operators in the Temporal UI.
+	// Signals for operators in the Temporal UI. reschedule-callback takes an
+	// RFC 3339 time; escalate and add-note an OperatorAction.
 	SignalRescheduleCallback = "reschedule-callback"
+	SignalEscalate           = "escalate"
+	SignalAddNote            = "add-note"
 )
 
 // Search attributes kept current on every case workflow; register them on the

@@ -79,6 +79,13 @@ func reject(kind, format string, args ...any) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), kind, temporal.ApplicationErrorOptions{NonRetryable: true})
 }
 
+// OperatorAction is the input of the escalate and add-note signals, as an
+// operator types it in the Temporal UI: {"operator": "jane.doe", "note": "..."}.
+type OperatorAction struct {
+	Operator string `json:"operator"`
+	Note     string `json:"note"`
+}
+
 // Start is the input of a case workflow run: the case, and the policy it was
 // registered under. The case is embedded so that inputs recorded before the
 // policy existed still decode. A case with a version is a continuation.

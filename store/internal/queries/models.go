@@ -60,6 +60,7 @@ type CaseHistory struct {
 	CallbackRequestTime *time.Time
 	CallbackStatus      *string
 	Escalated           bool
+	Note                *string
 }
 
 type IdempotencyKey struct {

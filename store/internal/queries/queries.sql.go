@@ -169,9 +169,9 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated
+    callback_request_time, callback_status, escalated, note
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
 )
 ON CONFLICT (case_id, version) DO NOTHING
 `
@@ -196,6 +196,7 @@ type InsertHistoryParams struct {
 	CallbackRequestTime *time.Time
 	CallbackStatus      *string
 	Escalated           bool
+	Note                *string
 }
 
 func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) (int64, error) {
@@ -219,6 +220,7 @@ func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) (i
 		arg.CallbackRequestTime,
 		arg.CallbackStatus,
 		arg.Escalated,
+		arg.Note,
 	)
 	if err != nil {
 		return 0, err
@@ -404,7 +406,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, count(*) OVER () AS total_count
 FROM case_history
 WHERE case_id = $1
 ORDER BY version
@@ -451,6 +453,7 @@ func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]Lis
 			&i.CaseHistory.CallbackRequestTime,
 			&i.CaseHistory.CallbackStatus,
 			&i.CaseHistory.Escalated,
+			&i.CaseHistory.Note,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
