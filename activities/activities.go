@@ -29,8 +29,17 @@ type Mailer interface {
 	Mail(ctx context.Context, e delivery.Email) error
 }
 
+// Observer is told what the activities did, for metrics; metrics.Worker is
+// the real one.
+type Observer interface {
+	Recorded(change string)
+	CallbackDelivered(lateness time.Duration)
+}
+
 // Activities carries the dependencies of the case activities.
 type Activities struct {
+	// Observe may be nil.
+	Observe     Observer
 	Recorder    Recorder
 	Callbacks   Sender
 	Escalations Sender
@@ -45,6 +54,9 @@ type Activities struct {
 func (a *Activities) RecordChange(ctx context.Context, entry casefile.HistoryEntry) error {
 	if err := a.Recorder.Record(ctx, entry); err != nil {
 		return fmt.Errorf("record %s version %d: %w", entry.Case.ID, entry.Case.Version, err)
+	}
+	if a.Observe != nil {
+		a.Observe.Recorded(string(entry.Change))
 	}
 	return nil
 }
@@ -73,10 +85,14 @@ type callbackBody struct {
 // activity's retry policy.
 func (a *Activities) DeliverCallback(ctx context.Context, d CallbackDelivery) error {
 	attempt := int(activity.GetInfo(ctx).Attempt)
-	return send(ctx, a.Callbacks, delivery.KindCallback, fmt.Sprintf("%s/callback/%d", d.CaseID, d.Schedule), d.CaseID, attempt, callbackBody{
+	err := send(ctx, a.Callbacks, delivery.KindCallback, fmt.Sprintf("%s/callback/%d", d.CaseID, d.Schedule), d.CaseID, attempt, callbackBody{
 		CaseID: d.CaseID, PartyID: d.PartyID, Categorry: d.Categorry,
 		CallbackRequestTime: d.RequestedAt, Schedule: d.Schedule, Attempt: attempt,
 	})
+	if err == nil && a.Observe != nil {
+		a.Observe.CallbackDelivered(time.Since(d.RequestedAt))
+	}
+	return err
 }
 
 // EscalationNotice tells the bank a case missed its resolution deadline.

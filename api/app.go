@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/auth"
+	"github.com/bank/caseservice/metrics"
 )
 
 // Root is the URL root of the Case API.
@@ -44,6 +45,8 @@ type Options struct {
 	CORSOrigins string
 	// Health serves /healthz and /readyz, without a token; nil: not served.
 	Health http.Handler
+	// Metrics are served at /metrics, without a token; nil: none kept.
+	Metrics *metrics.API
 }
 
 // New builds the Fiber app serving the Case API.
@@ -62,7 +65,7 @@ func New(opts Options) *fiber.App {
 		DisableStartupMessage: true,
 	})
 	app.Use(requestid.New())
-	app.Use(accessLog(opts.Logger, handleError))
+	app.Use(accessLog(opts.Logger, opts.Metrics, handleError))
 	app.Use(recover.New())
 	app.Use(helmet.New(helmet.Config{ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'"}))
 	if opts.CORSOrigins != "" {
@@ -80,6 +83,9 @@ func New(opts Options) *fiber.App {
 		app.Get("/healthz", probes)
 		app.Get("/readyz", probes)
 	}
+	if opts.Metrics != nil {
+		app.Get("/metrics", adaptor.HTTPHandler(opts.Metrics.Handler()))
+	}
 	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
 	if opts.RateLimit > 0 {
@@ -93,7 +99,7 @@ func New(opts Options) *fiber.App {
 		}))
 	}
 	if opts.Idempotency != nil {
-		v1.Use(idempotency(opts.Idempotency, opts.RequestTimeout, handleError, opts.Logger))
+		v1.Use(idempotency(opts.Idempotency, opts.RequestTimeout, opts.Metrics, handleError, opts.Logger))
 	}
 	v1.Get("/cases", h.listCases)
 	v1.Get("/cases/:caseID", h.getCase)
@@ -119,8 +125,9 @@ func withDeadline(timeout time.Duration) fiber.Handler {
 	}
 }
 
-// accessLog logs each request once, after the error handler has set its status.
-func accessLog(logger *zap.Logger, handleError fiber.ErrorHandler) fiber.Handler {
+// accessLog logs and measures each request once, after the error handler
+// has set its status.
+func accessLog(logger *zap.Logger, m *metrics.API, handleError fiber.ErrorHandler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		if err := c.Next(); err != nil {
@@ -128,12 +135,16 @@ func accessLog(logger *zap.Logger, handleError fiber.ErrorHandler) fiber.Handler
 				return err
 			}
 		}
+		took, status := time.Since(start), c.Response().StatusCode()
+		if m != nil {
+			m.Request(c.Route().Path, c.Method(), status, took)
+		}
 		logger.Info("Request",
 			zap.String("request-id", requestID(c)),
 			zap.String("method", c.Method()),
 			zap.String("path", c.Path()),
-			zap.Int("status", c.Response().StatusCode()),
-			zap.Duration("duration", time.Since(start)),
+			zap.Int("status", status),
+			zap.Duration("duration", took),
 		)
 		return nil
 	}

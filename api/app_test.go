@@ -26,6 +26,7 @@ import (
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/health"
+	"github.com/bank/caseservice/metrics"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )
@@ -557,4 +558,26 @@ func TestCaseDetailRendersNullsAndUTCMilliseconds(t *testing.T) {
 	require.Equal(t, "3", r.body["version-num"])
 	attachments := r.body["attachments"].([]any)
 	require.Equal(t, "a.pdf", attachments[0].(map[string]any)["file-name"])
+}
+
+func TestRequestsAreMeasured(t *testing.T) {
+	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
+	require.NoError(t, err)
+	keys, err := issuer.PublicKeys()
+	require.NoError(t, err)
+	m := metrics.NewAPI()
+	app := api.New(api.Options{Cases: &fakeCases{}, Verifier: testVerifier(keys), Logger: zaptest.NewLogger(t),
+		RequestTimeout: time.Second, Metrics: m})
+	tok, err := issuer.Token(devissuer.Claims{Subject: "s", Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
+	require.NoError(t, err)
+	req := httptest.NewRequest("GET", "/v1/case/cases/WI0000000001", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	_, err = app.Test(req, -1)
+	require.NoError(t, err)
+
+	resp, err := app.Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(body), `case_api_request_duration_seconds_count{method="GET",route="/v1/case/cases/:caseID",status="200"} 1`)
 }

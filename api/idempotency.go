@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
 
+	"github.com/bank/caseservice/metrics"
 	"github.com/bank/caseservice/store"
 )
 
@@ -58,7 +59,7 @@ func idempotencyOf(c *fiber.Ctx) *idempotentRequest {
 // body replays it, same key with another body is 422, and a key whose first
 // request is still being served is 409. Server errors are not kept, so the
 // request can be retried.
-func idempotency(keys IdempotencyStore, requestTimeout time.Duration, handleError fiber.ErrorHandler, logger *zap.Logger) fiber.Handler {
+func idempotency(keys IdempotencyStore, requestTimeout time.Duration, m *metrics.API, handleError fiber.ErrorHandler, logger *zap.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(HeaderIdempotencyKey)
 		if key == "" || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
@@ -81,6 +82,9 @@ func idempotency(keys IdempotencyStore, requestTimeout time.Duration, handleErro
 		case store.InFlight:
 			return &clientError{status: http.StatusConflict, detail: "A request with this Idempotency-Key is still being served; retry later."}
 		case store.Replay:
+			if m != nil {
+				m.Replay()
+			}
 			c.Set("Idempotent-Replayed", "true")
 			c.Set(fiber.HeaderContentType, claim.Response.ContentType)
 			return c.Status(claim.Response.Status).Send(claim.Response.Body)

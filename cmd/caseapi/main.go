@@ -20,6 +20,7 @@ import (
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/metrics"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
 	"github.com/bank/caseservice/workflows"
@@ -67,6 +68,7 @@ func run(ctx context.Context) error {
 		RateLimit:   cfg.RateLimit,
 		RateWindow:  cfg.RateWindow,
 		CORSOrigins: cfg.CORSOrigins,
+		Metrics:     metrics.NewAPI(),
 		Health: health.Handler([]health.Check{
 			{Name: "postgres", Probe: pool.Ping},
 			{Name: "temporal", Probe: func(ctx context.Context) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/bank/caseservice/delivery"
 	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/metrics"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
 	caseworker "github.com/bank/caseservice/worker"
@@ -57,23 +58,25 @@ func run(ctx context.Context) error {
 	defer tc.Close()
 
 	st := store.New(pool)
-	w := caseworker.New(tc, newActivities(cfg.Delivery, st, logger), worker.Options{})
+	observed := metrics.NewWorker()
+	acts := newActivities(cfg.Delivery, st, logger)
+	acts.Observe = observed
+	w := caseworker.New(tc, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	logger.Info("Worker started", zap.String("temporal", cfg.Temporal.Address), zap.String("namespace", cfg.Temporal.Namespace))
 
-	probes := &http.Server{
-		Addr: cfg.WorkerHTTPAddr,
-		Handler: health.Handler([]health.Check{
-			{Name: "postgres", Probe: pool.Ping},
-			{Name: "temporal", Probe: func(ctx context.Context) error {
-				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
-				return err
-			}},
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", observed.Handler())
+	mux.Handle("/", health.Handler([]health.Check{
+		{Name: "postgres", Probe: pool.Ping},
+		{Name: "temporal", Probe: func(ctx context.Context) error {
+			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+	}))
+	probes := &http.Server{Addr: cfg.WorkerHTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- probes.ListenAndServe() }()
 	select {
