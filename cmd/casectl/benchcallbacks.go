@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/devissuer"
@@ -22,27 +23,48 @@ import (
 // benchCallbacks schedules callbacks through the API, spread over a window,
 // and reports how late each reached the outbox against its requested time.
 // It needs a running stack whose callbacks go to the outbox (make dev).
-func benchCallbacks(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bench-callbacks", flag.ContinueOnError)
-	apiURL := fs.String("api", "http://127.0.0.1:8080/v1/case", "Case API root")
-	count := fs.Int("count", 1000, "callbacks to schedule")
-	within := fs.Duration("within", time.Minute, "window the callback times are spread over")
-	lead := fs.Duration("lead", 45*time.Second, "time from now to the window's start, to finish creating first")
-	concurrency := fs.Int("concurrency", 16, "creates in flight")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return err
+func benchCommand(cfg config.Config) *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench-callbacks",
+		Short: "Schedule many callbacks through a running stack and report delivery lateness",
+		Long: "Creates callbacks through the API, spread over a window, waits until each is in the outbox\n" +
+			"and reports how late it got there against its requested time. Needs a running make dev.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.count < 1 || o.concurrency < 1 {
+				return errors.New("--count and --concurrency must be positive")
+			}
+			return benchCallbacks(cmd.Context(), cfg, o, cmd.OutOrStdout())
+		},
 	}
-	if *count < 1 || *concurrency < 1 {
-		return errors.New("--count and --concurrency must be positive")
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	f := cmd.Flags()
+	f.StringVar(&o.apiURL, "api", "http://127.0.0.1:8080/v1/case", "Case API root")
+	f.IntVar(&o.count, "count", 1000, "callbacks to schedule")
+	f.DurationVar(&o.within, "within", time.Minute, "window the callback times are spread over")
+	f.DurationVar(&o.lead, "lead", 45*time.Second, "time from now to the window's start, to finish creating first")
+	f.IntVar(&o.concurrency, "concurrency", 16, "creates in flight")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+type benchOptions struct {
+	apiURL      string
+	count       int
+	within      time.Duration
+	lead        time.Duration
+	concurrency int
+	timeout     time.Duration
+}
+
+func benchCallbacks(ctx context.Context, cfg config.Config, o benchOptions, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	issuer, err := devissuer.Load(cfg.Auth.DevKeyFile, cfg.Auth.Issuer, cfg.Auth.Audience)
 	if err != nil {
 		return err
 	}
-	token, err := issuer.Token(devissuer.Claims{Subject: "bench", Scopes: []string{"case:write"}, TTL: *timeout})
+	token, err := issuer.Token(devissuer.Claims{Subject: "bench", Scopes: []string{"case:write"}, TTL: o.timeout})
 	if err != nil {
 		return err
 	}
@@ -53,20 +75,20 @@ func benchCallbacks(ctx context.Context, cfg config.Config, args []string, out i
 	defer pool.Close()
 	st := store.New(pool)
 
-	start := time.Now().Add(*lead).Truncate(time.Millisecond)
-	requested := make(map[string]time.Time, *count) // idempotency key -> requested time
+	start := time.Now().Add(o.lead).Truncate(time.Millisecond)
+	requested := make(map[string]time.Time, o.count) // idempotency key -> requested time
 	var mu sync.Mutex
 	jobs := make(chan int)
-	errs := make(chan error, *concurrency)
+	errs := make(chan error, o.concurrency)
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 30 * time.Second}
-	for range *concurrency {
+	for range o.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				at := start.Add(time.Duration(int64(*within) * int64(i) / int64(*count)))
-				id, err := createCallback(ctx, client, *apiURL, token, at)
+				at := start.Add(time.Duration(int64(o.within) * int64(i) / int64(o.count)))
+				id, err := createCallback(ctx, client, o.apiURL, token, at)
 				if err != nil {
 					errs <- err
 					return
@@ -78,7 +100,7 @@ func benchCallbacks(ctx context.Context, cfg config.Config, args []string, out i
 		}()
 	}
 	created := time.Now()
-	for i := range *count {
+	for i := range o.count {
 		select {
 		case jobs <- i:
 		case err := <-errs:
@@ -94,8 +116,8 @@ func benchCallbacks(ctx context.Context, cfg config.Config, args []string, out i
 		return err
 	default:
 	}
-	fmt.Fprintf(out, "created %d callbacks in %s; due from %s over %s\n", *count, time.Since(created).Round(time.Millisecond),
-		start.Format(time.RFC3339), *within)
+	fmt.Fprintf(out, "created %d callbacks in %s; due from %s over %s\n", o.count, time.Since(created).Round(time.Millisecond),
+		start.Format(time.RFC3339), o.within)
 	if time.Now().After(start) {
 		fmt.Fprintln(out, "warning: creating took longer than --lead; early callbacks were due before they existed")
 	}

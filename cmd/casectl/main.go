@@ -1,82 +1,60 @@
-// Command casectl is the operator's and developer's tool: it mints dev tokens
-// and applies database migrations.
+// Command casectl is the operator's and developer's tool: dev tokens,
+// migrations, Temporal setup, reading cases and callbacks, and benchmarks.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/migrations"
 	"github.com/bank/caseservice/store"
+	"github.com/bank/caseservice/temporalclient"
 	"github.com/bank/caseservice/workflows"
 )
-
-const usage = `usage: casectl <command> [flags]
-
-commands:
-  token              print a bearer token signed by the dev issuer (last line of output)
-  migrate            apply pending database migrations to DATABASE_URL
-  callbacks          list callback requests and their delivery status
-  search-attributes  print the Temporal search attributes the workflows use, as NAME=TYPE
-  bench-callbacks    schedule many callbacks through a running stack and report delivery lateness
-
-Run "casectl <command> -h" for a command's flags.`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "casectl:", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(out, usage)
-		return errors.New("no command given")
-	}
 	cfg, err := config.Load(devIssuerByDefault(os.Getenv))
 	if err != nil {
 		return err
 	}
-	switch args[0] {
-	case "token":
-		return token(cfg, args[1:], out)
-	case "migrate":
-		return migrate(ctx, cfg, args[1:], out)
-	case "callbacks":
-		return callbacks(ctx, cfg, args[1:], out)
-	case "bench-callbacks":
-		return benchCallbacks(ctx, cfg, args[1:], out)
-	case "search-attributes":
-		for _, def := range workflows.SearchAttributeDefinitions() {
-			fmt.Fprintln(out, def)
-		}
-		return nil
-	case "-h", "--help", "help":
-		fmt.Fprintln(out, usage)
-		return nil
-	default:
-		fmt.Fprintln(out, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+	root := &cobra.Command{
+		Use:           "casectl",
+		Short:         "Operate and develop the Customer Case service",
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
+	root.SetArgs(args)
+	root.SetOut(out)
+	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
+		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg))
+	return root.ExecuteContext(ctx)
 }
 
 // devIssuerByDefault makes casectl, a developer's and operator's tool, use
@@ -90,78 +68,244 @@ func devIssuerByDefault(getenv func(string) string) func(string) string {
 	}
 }
 
-func token(cfg config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	subject := fs.String("subject", "dev-agent", "token subject (sub), recorded as who made changes")
-	name := fs.String("name", "", "display name claim (defaults to the subject where used)")
-	scope := fs.String("scope", "case:read case:write", "space-separated scopes")
-	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token, e.g. 1s, 15m, 12h")
-	customer := fs.String("customer-id", "", "make a customer token, limited to this customer's cases")
-	if err := fs.Parse(args); err != nil {
-		return err
+func tokenCommand(cfg config.Config) *cobra.Command {
+	var claims devissuer.Claims
+	var scope string
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print a bearer token signed by the dev issuer (on the last line)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if claims.TTL <= 0 {
+				return errors.New("--ttl must be positive")
+			}
+			claims.Scopes = strings.Fields(scope)
+			issuer, err := devissuer.Load(cfg.Auth.DevKeyFile, cfg.Auth.Issuer, cfg.Auth.Audience)
+			if err != nil {
+				return err
+			}
+			tok, err := issuer.Token(claims)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return err
+		},
 	}
-
-	if *ttl <= 0 {
-		return errors.New("--ttl must be positive")
-	}
-	issuer, err := devissuer.Load(cfg.Auth.DevKeyFile, cfg.Auth.Issuer, cfg.Auth.Audience)
-	if err != nil {
-		return err
-	}
-	tok, err := issuer.Token(devissuer.Claims{Subject: *subject, Name: *name, Scopes: strings.Fields(*scope), TTL: *ttl, CustomerID: *customer})
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(out, tok)
-	return err
+	f := cmd.Flags()
+	f.StringVar(&claims.Subject, "subject", "dev-agent", "token subject (sub), recorded as who made changes")
+	f.StringVar(&claims.Name, "name", "", "display name claim (defaults to the subject where used)")
+	f.StringVar(&scope, "scope", "case:read case:write", "space-separated scopes")
+	f.DurationVar(&claims.TTL, "ttl", 12*time.Hour, "lifetime of the token, e.g. 1s, 15m, 12h")
+	f.StringVar(&claims.CustomerID, "customer-id", "", "make a customer token, limited to this customer's cases")
+	return cmd
 }
 
-func migrate(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
+func migrateCommand(cfg config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations to DATABASE_URL",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd.Context(), cfg, func(_ *store.Store) error { return nil }, true, cmd.OutOrStdout())
+		},
 	}
+}
+
+// withStore opens the database, optionally migrates it, and runs fn.
+func withStore(ctx context.Context, cfg config.Config, fn func(*store.Store) error, migrate bool, out io.Writer) error {
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Up(ctx, pool); err != nil {
-		return err
+	if migrate {
+		if err := migrations.Up(ctx, pool); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "migrations applied")
 	}
-	_, err = fmt.Fprintln(out, "migrations applied")
-	return err
+	return fn(store.New(pool))
 }
 
-func callbacks(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("callbacks", flag.ContinueOnError)
-	status := fs.String("status", "", "only callbacks in this status: Scheduled, Delivered, Failed or Cancelled")
-	limit := fs.Int("limit", 50, "most rows to list")
-	if err := fs.Parse(args); err != nil {
-		return err
+func temporalCommand(cfg config.Config) *cobra.Command {
+	cmd := &cobra.Command{Use: "temporal", Short: "Prepare a Temporal namespace for the service"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "setup",
+		Short: "Register the search attributes the case workflows use (those missing) on TEMPORAL_NAMESPACE",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tc, err := temporalclient.Dial(cmd.Context(), cfg.Temporal, zap.NewNop())
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			ops := tc.OperatorService()
+			have, err := ops.ListSearchAttributes(cmd.Context(), &operatorservice.ListSearchAttributesRequest{Namespace: cfg.Temporal.Namespace})
+			if err != nil {
+				return fmt.Errorf("list search attributes: %w", err)
+			}
+			missing := map[string]enumspb.IndexedValueType{}
+			for _, key := range workflows.SearchAttributeKeys {
+				if _, ok := have.GetCustomAttributes()[key.GetName()]; !ok {
+					missing[key.GetName()] = key.GetValueType()
+				}
+			}
+			if len(missing) > 0 {
+				if _, err := ops.AddSearchAttributes(cmd.Context(), &operatorservice.AddSearchAttributesRequest{
+					Namespace: cfg.Temporal.Namespace, SearchAttributes: missing,
+				}); err != nil {
+					return fmt.Errorf("add search attributes: %w", err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "search attributes ready on %s (%d added)\n", cfg.Temporal.Namespace, len(missing))
+			return nil
+		},
+	})
+	return cmd
+}
+
+func casesCommand(cfg config.Config) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{Use: "cases", Short: "Read cases from Postgres as the API serves them"}
+	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
+
+	var filter store.CaseFilter
+	var state string
+	var page store.Page
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List cases, newest first (active ones unless --state)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			filter.State = casefile.State(state)
+			if state != "" && !slices.Contains(casefile.States, filter.State) {
+				return fmt.Errorf("--state %q: want Accepted, Resolved or Closed", state)
+			}
+			if page.Number < 1 || page.Size < 1 || page.Size > 1000 {
+				return errors.New("--page must be at least 1 and --size 1 to 1000")
+			}
+			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
+				found, err := st.Cases(cmd.Context(), filter, page)
+				if err != nil {
+					return err
+				}
+				return printCases(cmd.OutOrStdout(), found.Cases, asJSON)
+			}, false, cmd.OutOrStdout())
+		},
 	}
-	switch casefile.CallbackStatus(*status) {
-	case "", casefile.CallbackScheduled, casefile.CallbackDelivered, casefile.CallbackFailed, casefile.CallbackCancelled:
-	default:
-		return fmt.Errorf("--status %q: want Scheduled, Delivered, Failed or Cancelled", *status)
+	list.Flags().StringVar(&state, "state", "", "Accepted, Resolved or Closed")
+	list.Flags().StringVar(&filter.CustomerID, "customer-id", "", "only this customer's cases")
+	list.Flags().StringVar(&filter.CaseType, "case-type", "", "only cases of this type")
+	list.Flags().IntVar(&page.Number, "page", 1, "page number")
+	list.Flags().IntVar(&page.Size, "size", 20, "cases per page")
+
+	get := &cobra.Command{
+		Use:   "get CASE-ID",
+		Short: "Show one case",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
+				c, err := st.Case(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return printCases(cmd.OutOrStdout(), []casefile.Case{c}, asJSON)
+			}, false, cmd.OutOrStdout())
+		},
 	}
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2)
-	if err != nil {
-		return err
+
+	history := &cobra.Command{
+		Use:   "history CASE-ID",
+		Short: "Show a case's recorded changes, oldest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
+				found, err := st.History(cmd.Context(), args[0], store.Page{Number: 1, Size: 1000})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(found.Entries)
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "VERSION\tAT\tCHANGE\tSTATE\tBY\tNOTE")
+				for _, e := range found.Entries {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Case.Version, e.Case.UpdatedAt.Format(time.RFC3339),
+						e.Change, e.Case.State, e.Case.UpdatedByID, e.Note)
+				}
+				return w.Flush()
+			}, false, cmd.OutOrStdout())
+		},
 	}
-	defer pool.Close()
-	found, err := store.New(pool).Callbacks(ctx, casefile.CallbackStatus(*status), *limit)
-	if err != nil {
-		return err
+	cmd.AddCommand(list, get, history)
+	return cmd
+}
+
+func printCases(out io.Writer, cases []casefile.Case, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(out).Encode(cases)
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "CASE\tPARTY\tCATEGORRY\tCALLBACK AT\tSTATUS\tSTATE")
-	for _, c := range found {
-		at := ""
-		if c.CallbackAt != nil {
-			at = c.CallbackAt.Format(time.RFC3339)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.CustomerID, c.Categorry, at, c.CallbackStatus, c.State)
+	fmt.Fprintln(w, "CASE\tCLASS\tTYPE\tCUSTOMER\tSTATE\tIMPORTANCE\tREGISTERED\tVERSION")
+	for _, c := range cases {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.ID, c.Class, c.Type, c.CustomerID, c.State, c.Importance,
+			c.RegisteredAt.Format(time.RFC3339), c.Version)
 	}
 	return w.Flush()
+}
+
+func callbacksCommand(cfg config.Config) *cobra.Command {
+	var status string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "callbacks",
+		Short: "List callback requests and their delivery status",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch casefile.CallbackStatus(status) {
+			case "", casefile.CallbackScheduled, casefile.CallbackDelivered, casefile.CallbackFailed, casefile.CallbackCancelled:
+			default:
+				return fmt.Errorf("--status %q: want Scheduled, Delivered, Failed or Cancelled", status)
+			}
+			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
+				found, err := st.Callbacks(cmd.Context(), casefile.CallbackStatus(status), limit)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(found)
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "CASE\tPARTY\tCATEGORRY\tCALLBACK AT\tSTATUS\tSTATE")
+				for _, c := range found {
+					at := ""
+					if c.CallbackAt != nil {
+						at = c.CallbackAt.Format(time.RFC3339)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.CustomerID, c.Categorry, at, c.CallbackStatus, c.State)
+				}
+				return w.Flush()
+			}, false, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only callbacks in this status: Scheduled, Delivered, Failed or Cancelled")
+	cmd.Flags().IntVar(&limit, "limit", 50, "most rows to list")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func searchAttributesCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "search-attributes",
+		Short: "Print the Temporal search attributes the workflows use, as NAME=TYPE",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, def := range workflows.SearchAttributeDefinitions() {
+				fmt.Fprintln(cmd.OutOrStdout(), def)
+			}
+			return nil
+		},
+	}
 }
