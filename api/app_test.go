@@ -508,6 +508,30 @@ func TestProbesNeedNoToken(t *testing.T) {
 	}
 }
 
+func TestContractIsServedWithoutAToken(t *testing.T) {
+	f := newFixture(t)
+	for path, contentType := range map[string]string{"/v1/case/openapi.yaml": "application/yaml", "/v1/case/openapi.json": "application/json"} {
+		resp, err := f.app.Test(httptest.NewRequest("GET", path, nil), -1)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		require.Equal(t, contentType, resp.Header.Get("Content-Type"))
+	}
+	doc, err := api.LoadSpec()
+	require.NoError(t, err)
+	var ops []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			ops = append(ops, method+" "+path)
+		}
+	}
+	require.ElementsMatch(t, []string{
+		"GET /cases", "GET /cases/{case-id}", "PUT /cases/{case-id}", "DELETE /cases/{case-id}",
+		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments",
+		"DELETE /cases/{case-id}/attachments/{file-id}", "POST /complaints", "POST /service-requests",
+		"POST /callback-requests",
+	}, ops, "every operation of the guide, and no other")
+}
+
 func TestUnknownRouteAndMethod(t *testing.T) {
 	f := newFixture(t)
 	requireProblem(t, f, f.do(t, "GET", "/v1/case/nothing", ""), http.StatusNotFound)

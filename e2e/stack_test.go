@@ -15,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -49,6 +53,8 @@ type stack struct {
 	logger   *zap.Logger
 	worker   worker.Worker
 	issuer   *devissuer.Issuer
+	// contract checks every answer against api/openapi.yaml.
+	contract routers.Router
 }
 
 type stackOptions struct {
@@ -151,6 +157,11 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s.baseURL = "http://" + ln.Addr().String() + api.Root
+	doc, err := api.LoadSpec()
+	require.NoError(t, err)
+	doc.Servers = openapi3.Servers{{URL: s.baseURL}}
+	s.contract, err = gorillamux.NewRouter(doc)
+	require.NoError(t, err)
 	return s
 }
 
@@ -229,7 +240,28 @@ func (s *stack) do(t *testing.T, method, path string, body any, headers map[stri
 	if len(raw) > 0 {
 		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
 	}
+	s.checkContract(t, req, resp, raw)
 	return resp.StatusCode, resp.Header, out
+}
+
+// checkContract fails the test when an answer drifts from the OpenAPI contract.
+func (s *stack) checkContract(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
+	t.Helper()
+	route, params, err := s.contract.FindRoute(req)
+	if err != nil {
+		t.Errorf("%s %s is not in the contract: %v", req.Method, req.URL.Path, err)
+		return
+	}
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status: resp.StatusCode,
+		Header: resp.Header,
+		Body:   io.NopCloser(bytes.NewReader(body)),
+	})
+	if err != nil {
+		t.Errorf("%s %s answered %d outside the contract: %v", req.Method, req.URL.Path, resp.StatusCode, err)
+	}
 }
 
 // historyRows counts the stored history rows of a case, per version.
