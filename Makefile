@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := $(CURDIR)/.bin
 
-.PHONY: dev test check lint fuzz generate build clean
+.PHONY: dev test check lint fuzz generate swagger-ui build clean
 
 ## dev: run the whole stack locally (Postgres, Temporal dev server, worker, API)
 dev: $(BIN)/temporal
@@ -13,7 +13,7 @@ dev: $(BIN)/temporal
 ## test: vet, workflowcheck and every test against real Postgres and Temporal
 test: $(BIN)/temporal check
 	scripts/ensure-postgres
-	TEMPORAL_CLI=$(BIN)/temporal go test -race -count=1 ./...
+	TEMPORAL_CLI=$(BIN)/temporal go test -race -count=1 -timeout 30m ./...
 
 ## check: static checks (go vet, workflowcheck)
 check: $(BIN)/workflowcheck
@@ -31,6 +31,15 @@ fuzz:
 	for target in FuzzCreateBodies FuzzCaseWrites FuzzReadQueries; do \
 		go test ./api/ -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_EXECS)x || exit 1; \
 	done
+
+## swagger-ui: fetch the pinned swagger-ui-dist from the npm registry into api/docs (committed, embedded)
+SWAGGER_UI_VERSION := 5.32.0
+swagger-ui:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
+	tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
+	cp package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE package/NOTICE $(CURDIR)/api/docs/ && \
+	rm -rf $$tmp
+	echo $(SWAGGER_UI_VERSION) > api/docs/VERSION
 
 ## generate: regenerate the sqlc query code from store/queries.sql
 generate: $(BIN)/sqlc
