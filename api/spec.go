@@ -80,7 +80,7 @@ func serveSpec(app *fiber.App) error {
 func docType(ext string) string {
 	switch ext {
 	case ".js":
-		return fiber.MIMEApplicationJavaScriptCharsetUTF8
+		return fiber.MIMETextJavaScriptCharsetUTF8
 	case ".css":
 		return "text/css; charset=utf-8"
 	default:

@@ -8,12 +8,25 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"go.temporal.io/sdk/client"
 )
 
 // Check is one dependency and how to ask whether it answers.
 type Check struct {
 	Name  string
 	Probe func(ctx context.Context) error
+}
+
+// Dependencies are the checks both processes make: Postgres and Temporal.
+func Dependencies(pg interface{ Ping(context.Context) error }, temporal client.Client) []Check {
+	return []Check{
+		{Name: "postgres", Probe: pg.Ping},
+		{Name: "temporal", Probe: func(ctx context.Context) error {
+			_, err := temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+	}
 }
 
 // probeTimeout bounds each probe; a dependency slower than that is not ready.

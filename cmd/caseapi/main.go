@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/api"
@@ -69,13 +68,7 @@ func run(ctx context.Context) error {
 		RateWindow:  cfg.RateWindow,
 		CORSOrigins: cfg.CORSOrigins,
 		Metrics:     metrics.NewAPI(),
-		Health: health.Handler([]health.Check{
-			{Name: "postgres", Probe: pool.Ping},
-			{Name: "temporal", Probe: func(ctx context.Context) error {
-				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
-				return err
-			}},
-		}),
+		Health:      health.Handler(health.Dependencies(pool, tc)),
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
 			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -69,13 +68,7 @@ func run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", observed.Handler())
-	mux.Handle("/", health.Handler([]health.Check{
-		{Name: "postgres", Probe: pool.Ping},
-		{Name: "temporal", Probe: func(ctx context.Context) error {
-			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		}},
-	}))
+	mux.Handle("/", health.Handler(health.Dependencies(pool, tc)))
 	probes := &http.Server{Addr: cfg.WorkerHTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- probes.ListenAndServe() }()
