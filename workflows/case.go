@@ -7,6 +7,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -33,7 +34,7 @@ const (
 // workflow sets the case's state, version and times; a continued run takes
 // the case as it was.
 func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
-	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy}
+	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent}
 	return r.run(ctx)
 }
 
@@ -41,6 +42,8 @@ type caseRun struct {
 	c            casefile.Case
 	policy       Policy
 	registeredBy string
+	// recent are the latest recorded changes, for the history query.
+	recent []ChangeSummary
 	// lifecycle is false for runs begun before lifecycleChange.
 	lifecycle bool
 	// registered is set once version 1 is in Postgres.
@@ -110,7 +113,7 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if err := r.awaitQuietTask(ctx); err != nil {
 		return r.c, err
 	}
-	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy})
+	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent})
 }
 
 // awaitQuietTask returns in a workflow task in which nothing is in flight and
@@ -172,6 +175,10 @@ func (r *caseRun) historyIsLong(ctx workflow.Context) bool {
 func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryState, func() (casefile.Case, error) { return r.c, nil },
 		workflow.QueryHandlerOptions{Description: "The case as the workflow holds it now."}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryHistory, func() ([]ChangeSummary, error) { return r.recent, nil },
+		workflow.QueryHandlerOptions{Description: "The latest changes (up to 100), oldest first; all of them: GET /cases/{case-id}/history."}); err != nil {
 		return err
 	}
 	handlers := []struct {
@@ -470,6 +477,11 @@ func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note stri
 	r.pending++
 	defer func() { r.pending-- }()
 	entry := casefile.HistoryEntry{Case: r.c, Change: change, Note: note}
+	r.recent = append(r.recent, ChangeSummary{Version: r.c.Version, Change: change, At: r.c.UpdatedAt,
+		By: r.c.UpdatedByName, State: r.c.State, Note: note})
+	if len(r.recent) > RecentChanges {
+		r.recent = slices.Clone(r.recent[len(r.recent)-RecentChanges:])
+	}
 	ctx = workflow.WithActivityOptions(ctx, recordOptions)
 	return workflow.ExecuteActivity(ctx, a.RecordChange, entry).Get(ctx, nil)
 }

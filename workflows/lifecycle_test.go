@@ -276,6 +276,7 @@ func (s *caseWorkflowSuite) TestLongCaseContinuesAsNewWithItsState() {
 	s.Equal(len(last.Attachments), len(next.Attachments))
 	s.Equal(casefile.CallbackScheduled, next.CallbackStatus)
 	s.Equal(&at, next.CallbackAt, "the pending callback is carried over")
+	s.Len(next.Recent, len(s.recorded), "the history query's changes are carried over")
 	s.Empty(s.deliveries)
 }
 
@@ -316,4 +317,21 @@ func (s *caseWorkflowSuite) TestOperatorsAddNotesAndEscalate() {
 	s.Equal("VIP customer", s.recorded[2].Note)
 	s.True(s.recorded[2].Case.Escalated)
 	s.Len(s.escalations, 1, "the escalation notice went out")
+}
+
+func (s *caseWorkflowSuite) TestHistoryQueryListsRecentChanges() {
+	s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, State: casefile.StateResolved, Resolution: "done"})
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(workflows.QueryHistory)
+		s.Require().NoError(err)
+		var recent []workflows.ChangeSummary
+		s.Require().NoError(v.Get(&recent))
+		s.Require().Len(recent, 2)
+		s.Equal(workflows.ChangeSummary{Version: 2, Change: casefile.ChangeResolved, At: t0.Add(time.Minute),
+			By: "Stevan.Kostoski", State: casefile.StateResolved}, recent[1])
+	}, 2*time.Minute)
+	s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+	s.NoError(s.env.GetWorkflowError())
 }

@@ -22,6 +22,8 @@ const (
 	UpdateAddAttachment     = "add-attachment"
 	UpdateRemoveAttachment  = "remove-attachment"
 	QueryState              = "state"
+	// QueryHistory lists the case's latest recorded changes (RecentChanges).
+	QueryHistory = "history"
 	// Signals for operators in the Temporal UI. reschedule-callback takes an
 	// RFC 3339 time; escalate and add-note an OperatorAction.
 	SignalRescheduleCallback = "reschedule-callback"

@@ -95,6 +95,23 @@ type Start struct {
 	// RegisteredBy is the operation id of the request that registered the
 	// case; a retry of that request may await the registration again, others not.
 	RegisteredBy string
+	// Recent are the latest changes, carried across continue-as-new for the
+	// history query.
+	Recent []ChangeSummary
+}
+
+// RecentChanges bounds the changes the history query keeps; the full
+// history is in Postgres (GET /cases/{case-id}/history).
+const RecentChanges = 100
+
+// ChangeSummary is one line of the history query.
+type ChangeSummary struct {
+	Version int64           `json:"version"`
+	Change  casefile.Change `json:"change"`
+	At      time.Time       `json:"at"`
+	By      string          `json:"by"`
+	State   casefile.State  `json:"state"`
+	Note    string          `json:"note,omitempty"`
 }
 
 // Policy holds the time rules of a case, fixed at registration.
