@@ -12,6 +12,7 @@ import (
 
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/delivery"
+	"github.com/bank/caseservice/requestid"
 )
 
 // Recorder persists case history entries; store.Store is the real one.
@@ -58,6 +59,10 @@ func (a *Activities) RecordChange(ctx context.Context, entry casefile.HistoryEnt
 	if a.Observe != nil {
 		a.Observe.Recorded(string(entry.Change))
 	}
+	// The activity logger adds the workflow and run ids; the request id, when
+	// an API request caused the change, ties this line to the API's.
+	activity.GetLogger(ctx).Info("Recorded case change", "case-id", entry.Case.ID, "version", entry.Case.Version,
+		"change", entry.Change, "request-id", requestid.From(ctx))
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/metrics"
+	caserequest "github.com/bank/caseservice/requestid"
 )
 
 // Root is the URL root of the Case API.
@@ -121,7 +122,7 @@ func New(opts Options) *fiber.App {
 // passed down to Temporal and Postgres calls.
 func withDeadline(timeout time.Duration) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		ctx, cancel := context.WithTimeout(c.UserContext(), timeout)
+		ctx, cancel := context.WithTimeout(caserequest.With(c.UserContext(), requestID(c)), timeout)
 		defer cancel()
 		c.SetUserContext(ctx)
 		return c.Next()

@@ -26,18 +26,22 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/caseops"
+	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/delivery"
 	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/internal/pgtest"
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/store"
+	"github.com/bank/caseservice/temporalclient"
 	caseworker "github.com/bank/caseservice/worker"
 	"github.com/bank/caseservice/workflows"
 )
@@ -51,8 +55,10 @@ type stack struct {
 	store    *store.Store
 	temporal client.Client
 	logger   *zap.Logger
-	worker   worker.Worker
-	issuer   *devissuer.Issuer
+	// logs holds what API and worker logged at info and above.
+	logs   *observer.ObservedLogs
+	worker worker.Worker
+	issuer *devissuer.Issuer
 	// contract checks every answer against api/openapi.yaml.
 	contract routers.Router
 }
@@ -127,16 +133,19 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	if opts.policy == nil {
 		opts.policy = &testPolicy
 	}
-	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	observed, logs := observer.New(zap.InfoLevel)
+	logger := zap.New(zapcore.NewTee(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Core(), observed))
 	server := startTemporal(t, logger, opts.temporalDB, "")
 	t.Cleanup(func() { _ = server.server.Stop() })
-	tc := server.server.Client()
+	// The service's own client, with its context propagators, not the dev server's.
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default"}, logger)
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
 	pool, _ := pgtest.New(t)
-	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, logger: logger}
+	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, logger: logger, logs: logs}
 	s.startWorker()
 	t.Cleanup(s.stopWorker)
 
-	var err error
 	s.issuer, err = devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "e2e", "case-api")
 	require.NoError(t, err)
 	keys, err := s.issuer.PublicKeys()

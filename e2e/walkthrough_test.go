@@ -167,6 +167,30 @@ func TestGuideWalkthrough(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond)
 }
 
+// TestOneGrepFollowsARequest checks that the API's request id reaches the
+// worker's log line for the write it caused.
+func TestOneGrepFollowsARequest(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	_, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
+	id := body["id"].(string)
+	status, header, _ := s.do(t, "PUT", "/cases/"+id, map[string]any{"state": "Resolved", "resolution": "done"}, nil)
+	require.Equal(t, http.StatusOK, status)
+	requestID := header.Get("X-Request-Id")
+	require.NotEmpty(t, requestID)
+
+	var found bool
+	for _, entry := range s.logs.FilterMessage("Recorded case change").All() {
+		fields := entry.ContextMap()
+		if fields["request-id"] == requestID {
+			require.Equal(t, id, fields["case-id"])
+			require.EqualValues(t, 2, fields["version"])
+			require.Equal(t, workflows.CaseWorkflowID(id), fields["WorkflowID"])
+			found = true
+		}
+	}
+	require.True(t, found, "the worker logged the write with the API's request id")
+}
+
 func TestUnknownCaseAnswers404(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	for _, c := range []struct{ method, path string }{

@@ -10,18 +10,21 @@ import (
 	"os"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/requestid"
 )
 
 // Dial connects to Temporal and checks that the namespace answers.
 func Dial(ctx context.Context, cfg config.Temporal, logger *zap.Logger) (client.Client, error) {
 	opts := client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    logging.Temporal(logger),
+		HostPort:           cfg.Address,
+		Namespace:          cfg.Namespace,
+		Logger:             logging.Temporal(logger),
+		ContextPropagators: []workflow.ContextPropagator{requestid.Propagator{}},
 	}
 	if cfg.TLS() {
 		tlsConfig, err := tlsConfig(cfg)
