@@ -54,7 +54,9 @@ type stack struct {
 	pool     *pgxpool.Pool
 	store    *store.Store
 	temporal client.Client
-	logger   *zap.Logger
+	// temporalAddress is the dev server's frontend.
+	temporalAddress string
+	logger          *zap.Logger
 	// logs holds what API and worker logged at info and above.
 	logs   *observer.ObservedLogs
 	worker worker.Worker
@@ -138,11 +140,11 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	server := startTemporal(t, logger, opts.temporalDB, "")
 	t.Cleanup(func() { _ = server.server.Stop() })
 	// The service's own client, with its context propagators, not the dev server's.
-	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default"}, logger)
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default"}, logger, nil)
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 	pool, _ := pgtest.New(t)
-	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, logger: logger, logs: logs}
+	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, temporalAddress: server.hostPort, logger: logger, logs: logs}
 	s.startWorker()
 	t.Cleanup(s.stopWorker)
 

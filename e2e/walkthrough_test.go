@@ -7,11 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/caseops"
+	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/temporalclient"
 	"github.com/bank/caseservice/workflows"
 )
 
@@ -257,4 +261,27 @@ func caseIDs(list map[string]any) []string {
 		ids = append(ids, item.(map[string]any)["case-id"].(string))
 	}
 	return ids
+}
+
+// TestTemporalSDKMetricsReachTheRegistry dials as the processes do, with a
+// registry, and finds the SDK's request metrics on it.
+func TestTemporalSDKMetricsReachTheRegistry(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	registry := prometheus.NewRegistry()
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: s.temporalAddress, Namespace: "default"}, s.logger, registry)
+	require.NoError(t, err)
+	defer tc.Close()
+	_, err = caseops.New(tc, s.store, testPolicy).Register(context.Background(),
+		casefile.Case{Class: casefile.ClassComplaint, Type: "Complaint", CustomerID: "C1", Importance: "Standard"}, "")
+	require.NoError(t, err)
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		families, err := registry.Gather()
+		assert.NoError(c, err)
+		var names []string
+		for _, f := range families {
+			names = append(names, f.GetName())
+		}
+		assert.Contains(c, names, "temporal_request")
+	}, 10*time.Second, 200*time.Millisecond)
 }

@@ -51,6 +51,9 @@ func (m *API) Request(route, method string, status int, took time.Duration) {
 // Replay counts an idempotent replay.
 func (m *API) Replay() { m.replays.Inc() }
 
+// Registry is the API's registry, for the Temporal SDK's metrics too.
+func (m *API) Registry() *prometheus.Registry { return m.registry }
+
 // Handler serves the API's metrics.
 func (m *API) Handler() http.Handler { return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}) }
 

@@ -8,6 +8,12 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	sdktally "go.temporal.io/sdk/contrib/tally"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/workflow"
@@ -18,13 +24,23 @@ import (
 	"github.com/bank/caseservice/requestid"
 )
 
-// Dial connects to Temporal and checks that the namespace answers.
-func Dial(ctx context.Context, cfg config.Temporal, logger *zap.Logger) (client.Client, error) {
+// Dial connects to Temporal and checks that the namespace answers. With a
+// registry, the SDK's own metrics (workflow task latency, schedule-to-start,
+// poller counts, ...) are registered on it for /metrics.
+func Dial(ctx context.Context, cfg config.Temporal, logger *zap.Logger, registry *prometheus.Registry) (client.Client, error) {
 	opts := client.Options{
 		HostPort:           cfg.Address,
 		Namespace:          cfg.Namespace,
 		Logger:             logging.Temporal(logger),
 		ContextPropagators: []workflow.ContextPropagator{requestid.Propagator{}},
+	}
+	if registry != nil {
+		scope, _ := tally.NewRootScope(tally.ScopeOptions{
+			CachedReporter:  tallyprom.NewReporter(tallyprom.Options{Registerer: registry}),
+			Separator:       tallyprom.DefaultSeparator,
+			SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+		}, time.Second)
+		opts.MetricsHandler = sdktally.NewMetricsHandler(scope)
 	}
 	if cfg.TLS() {
 		tlsConfig, err := tlsConfig(cfg)

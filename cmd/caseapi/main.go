@@ -54,7 +54,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, logger)
+	measured := metrics.NewAPI()
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, logger, measured.Registry())
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func run(ctx context.Context) error {
 		RateLimit:   cfg.RateLimit,
 		RateWindow:  cfg.RateWindow,
 		CORSOrigins: cfg.CORSOrigins,
-		Metrics:     metrics.NewAPI(),
+		Metrics:     measured,
 		Health:      health.Handler(health.Dependencies(pool, tc)),
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,

@@ -135,7 +135,7 @@ func temporalCommand(cfg config.Config) *cobra.Command {
 		Short: "Register the search attributes the case workflows use (those missing) on TEMPORAL_NAMESPACE",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tc, err := temporalclient.Dial(cmd.Context(), cfg.Temporal, zap.NewNop())
+			tc, err := temporalclient.Dial(cmd.Context(), cfg.Temporal, zap.NewNop(), nil)
 			if err != nil {
 				return err
 			}

@@ -50,14 +50,14 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, logger)
+	observed := metrics.NewWorker()
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, logger, observed.Registry())
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
 	st := store.New(pool)
-	observed := metrics.NewWorker()
 	acts := newActivities(cfg.Delivery, st, logger)
 	acts.Observe = observed
 	w := caseworker.New(tc, acts, worker.Options{})
