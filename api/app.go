@@ -14,6 +14,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/auth"
@@ -48,6 +50,8 @@ type Options struct {
 	Health http.Handler
 	// Metrics are served at /metrics, without a token; nil: none kept.
 	Metrics *metrics.API
+	// Tracer, if set, opens a span per request; Temporal and SQL spans nest in it.
+	Tracer trace.TracerProvider
 }
 
 // New builds the Fiber app serving the Case API.
@@ -78,6 +82,9 @@ func New(opts Options) *fiber.App {
 		}))
 	}
 	app.Use(withDeadline(opts.RequestTimeout))
+	if opts.Tracer != nil {
+		app.Use(traced(opts.Tracer.Tracer("case-api")))
+	}
 
 	if opts.Health != nil {
 		probes := adaptor.HTTPHandler(opts.Health)
@@ -126,6 +133,24 @@ func withDeadline(timeout time.Duration) fiber.Handler {
 		defer cancel()
 		c.SetUserContext(ctx)
 		return c.Next()
+	}
+}
+
+// traced opens the request's server span; the Temporal client and the store
+// continue it through the request's context.
+func traced(tracer trace.Tracer) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, span := tracer.Start(c.UserContext(), c.Method()+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", c.Method()), attribute.String("request.id", requestID(c))))
+		defer span.End()
+		c.SetUserContext(ctx)
+		err := c.Next()
+		span.SetName(c.Method() + " " + c.Route().Path)
+		span.SetAttributes(attribute.String("http.route", c.Route().Path))
+		if err != nil {
+			span.RecordError(err)
+		}
+		return err
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -42,6 +43,7 @@ import (
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
+	"github.com/bank/caseservice/tracing"
 	caseworker "github.com/bank/caseservice/worker"
 	"github.com/bank/caseservice/workflows"
 )
@@ -73,6 +75,8 @@ type stackOptions struct {
 	policy     *workflows.Policy
 	// temporalDB persists the dev server, so that it can be restarted.
 	temporalDB string
+	// tracer, if set, traces the API, Temporal calls and the worker's SQL.
+	tracer trace.TracerProvider
 }
 
 // testPolicy is a policy with no clocks that would fire during a test.
@@ -140,10 +144,15 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	server := startTemporal(t, logger, opts.temporalDB, "")
 	t.Cleanup(func() { _ = server.server.Stop() })
 	// The service's own client, with its context propagators, not the dev server's.
-	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default"}, logger, nil)
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default"}, temporalclient.Options{Logger: logger, Tracer: opts.tracer})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
-	pool, _ := pgtest.New(t)
+	pool, databaseURL := pgtest.New(t)
+	if opts.tracer != nil {
+		pool, err = store.Connect(context.Background(), databaseURL, 8, tracing.SQL{Tracer: opts.tracer.Tracer("postgres")})
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+	}
 	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, temporalAddress: server.hostPort, logger: logger, logs: logs}
 	s.startWorker()
 	t.Cleanup(s.stopWorker)
@@ -158,6 +167,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	app := api.New(api.Options{
 		Cases:       caseops.New(tc, s.store, *opts.policy),
 		Idempotency: s.store,
+		Tracer:      opts.tracer,
 		Verifier: auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: keys}, Issuer: "e2e", Audience: "case-api",
 			Algorithms: auth.DefaultAlgorithms, Leeway: time.Second}),
 		Logger:         logger,

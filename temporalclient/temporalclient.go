@@ -13,7 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uber-go/tally/v4"
 	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.temporal.io/sdk/contrib/opentelemetry"
 	sdktally "go.temporal.io/sdk/contrib/tally"
+	"go.temporal.io/sdk/interceptor"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/workflow"
@@ -24,17 +28,36 @@ import (
 	"github.com/bank/caseservice/requestid"
 )
 
-// Dial connects to Temporal and checks that the namespace answers. With a
-// registry, the SDK's own metrics (workflow task latency, schedule-to-start,
-// poller counts, ...) are registered on it for /metrics.
-func Dial(ctx context.Context, cfg config.Temporal, logger *zap.Logger, registry *prometheus.Registry) (client.Client, error) {
+// Options are what the process adds to its Temporal client.
+type Options struct {
+	Logger *zap.Logger
+	// Metrics, if set, receives the SDK's own metrics (workflow task latency,
+	// schedule-to-start, pollers, ...) for /metrics.
+	Metrics *prometheus.Registry
+	// Tracer, if set, traces client calls, workflows and activities, carrying
+	// the span context in Temporal headers.
+	Tracer trace.TracerProvider
+}
+
+// Dial connects to Temporal and checks that the namespace answers.
+func Dial(ctx context.Context, cfg config.Temporal, o Options) (client.Client, error) {
 	opts := client.Options{
 		HostPort:           cfg.Address,
 		Namespace:          cfg.Namespace,
-		Logger:             logging.Temporal(logger),
+		Logger:             logging.Temporal(o.Logger),
 		ContextPropagators: []workflow.ContextPropagator{requestid.Propagator{}},
 	}
-	if registry != nil {
+	if o.Tracer != nil {
+		tracing, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{
+			Tracer:            o.Tracer.Tracer("temporal"),
+			TextMapPropagator: propagation.TraceContext{},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("temporal tracing: %w", err)
+		}
+		opts.Interceptors = []interceptor.ClientInterceptor{tracing}
+	}
+	if registry := o.Metrics; registry != nil {
 		scope, _ := tally.NewRootScope(tally.ScopeOptions{
 			CachedReporter:  tallyprom.NewReporter(tallyprom.Options{Registerer: registry}),
 			Separator:       tallyprom.DefaultSeparator,

@@ -22,6 +22,7 @@ import (
 	"github.com/bank/caseservice/metrics"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
+	"github.com/bank/caseservice/tracing"
 	"github.com/bank/caseservice/workflows"
 )
 
@@ -49,13 +50,18 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	tp, flushTraces, err := tracing.Provider(ctx, os.Getenv, "caseapi")
+	if err != nil {
+		return err
+	}
+	defer flushTraces(context.Background()) //nolint:errcheck // best effort at exit
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL{Tracer: tp.Tracer("postgres")})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	measured := metrics.NewAPI()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, logger, measured.Registry())
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: logger, Metrics: measured.Registry(), Tracer: tp})
 	if err != nil {
 		return err
 	}
@@ -69,6 +75,7 @@ func run(ctx context.Context) error {
 		RateWindow:  cfg.RateWindow,
 		CORSOrigins: cfg.CORSOrigins,
 		Metrics:     measured,
+		Tracer:      tp,
 		Health:      health.Handler(health.Dependencies(pool, tc)),
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,

@@ -68,7 +68,7 @@ func benchCallbacks(ctx context.Context, cfg config.Config, o benchOptions, out 
 	if err != nil {
 		return err
 	}
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2)
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2, nil)
 	if err != nil {
 		return err
 	}

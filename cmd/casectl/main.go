@@ -114,7 +114,7 @@ func migrateCommand(cfg config.Config) *cobra.Command {
 
 // withStore opens the database, optionally migrates it, and runs fn.
 func withStore(ctx context.Context, cfg config.Config, fn func(*store.Store) error, migrate bool, out io.Writer) error {
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2)
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, 2, nil)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func temporalCommand(cfg config.Config) *cobra.Command {
 		Short: "Register the search attributes the case workflows use (those missing) on TEMPORAL_NAMESPACE",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tc, err := temporalclient.Dial(cmd.Context(), cfg.Temporal, zap.NewNop(), nil)
+			tc, err := temporalclient.Dial(cmd.Context(), cfg.Temporal, temporalclient.Options{Logger: zap.NewNop()})
 			if err != nil {
 				return err
 			}

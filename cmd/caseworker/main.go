@@ -22,6 +22,7 @@ import (
 	"github.com/bank/caseservice/metrics"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
+	"github.com/bank/caseservice/tracing"
 	caseworker "github.com/bank/caseservice/worker"
 )
 
@@ -45,13 +46,18 @@ func run(ctx context.Context) error {
 	}
 	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
 
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	tp, flushTraces, err := tracing.Provider(ctx, os.Getenv, "caseworker")
+	if err != nil {
+		return err
+	}
+	defer flushTraces(context.Background()) //nolint:errcheck // best effort at exit
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL{Tracer: tp.Tracer("postgres")})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	observed := metrics.NewWorker()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, logger, observed.Registry())
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: logger, Metrics: observed.Registry(), Tracer: tp})
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func New(t testing.TB) (*pgxpool.Pool, string) {
 		t.Fatalf("PGTEST_ADMIN_URL: %v", err)
 	}
 	u.Path = "/" + name
-	pool, err := store.Connect(ctx, u.String(), 8)
+	pool, err := store.Connect(ctx, u.String(), 8, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,62 @@
+// Package tracing sets up OpenTelemetry traces from the standard OTEL_*
+// environment: off unless an exporter is configured. Spans follow a request
+// from the API through Temporal to the activities and their SQL.
+package tracing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// Provider returns the tracer provider the environment asks for, and how to
+// flush it at exit. Traces are exported by OTLP/gRPC when
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+// (the exporter reads the other OTEL_* settings itself); otherwise none are made.
+func Provider(ctx context.Context, getenv func(string) string, service string) (trace.TracerProvider, func(context.Context) error, error) {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" || getenv("OTEL_SDK_DISABLED") == "true" {
+		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+	}
+	exporter, err := otlptracegrpc.New(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("otlp trace exporter: %w", err)
+	}
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
+	if err != nil {
+		return nil, nil, err
+	}
+	if env, err := resource.New(ctx, resource.WithFromEnv()); err == nil {
+		res, _ = resource.Merge(res, env)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+	return tp, tp.Shutdown, nil
+}
+
+// SQL traces each pgx query as a child span of the caller's.
+type SQL struct{ Tracer trace.Tracer }
+
+var _ pgx.QueryTracer = SQL{}
+
+func (s SQL) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	ctx, _ = s.Tracer.Start(ctx, "db.query", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system", "postgresql"), attribute.String("db.statement", data.SQL)))
+	return ctx
+}
+
+func (s SQL) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	span := trace.SpanFromContext(ctx)
+	if data.Err != nil {
+		span.RecordError(data.Err)
+		span.SetStatus(codes.Error, "query failed")
+	}
+	span.End()
+}
