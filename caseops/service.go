@@ -209,6 +209,10 @@ func (s *Service) updateError(ctx context.Context, caseID, name string, err erro
 			return lookupErr
 		case c.State == casefile.StateClosed:
 			return casefile.Reject(casefile.ErrConflict, "case %s is closed", caseID)
+		default:
+			// Recorded but without a running workflow: seeded data, or a
+			// workflow an operator terminated.
+			return casefile.Reject(casefile.ErrConflict, "case %s has no running workflow to change it", caseID)
 		}
 	}
 	return fmt.Errorf("%s on case %s: %w", name, caseID, err)

@@ -123,3 +123,14 @@ DELETE FROM idempotency_keys WHERE subject = $1 AND key = $2 AND status IS NULL;
 
 -- name: ExpireIdempotencyKeys :execrows
 DELETE FROM idempotency_keys WHERE created_at < sqlc.arg(cutoff);
+
+-- name: SeedCases :copyfrom
+INSERT INTO cases (
+    case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name,
+    customer_id, customer_name, registration_date, state, resolution, importance, details,
+    attachments, version, updated_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17);
+
+-- name: ReserveCaseNumbers :one
+-- Moves the case number sequence past a block of n numbers and returns the first.
+SELECT (setval('case_number_seq', nextval('case_number_seq') + sqlc.arg(n)::bigint - 1) - sqlc.arg(n)::bigint + 1)::bigint AS first;

@@ -145,3 +145,28 @@ func TestNextCaseIDIsUniqueAndWellFormed(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestSeedFillsCasesWithASpread(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	before, err := s.NextCaseID(ctx)
+	require.NoError(t, err)
+	first, last, err := s.Seed(ctx, store.SeedSpec{Cases: 25_000, Customers: 100, Span: 365 * 24 * time.Hour, Seed: 7}, t0)
+	require.NoError(t, err)
+	require.Greater(t, first, before)
+	next, err := s.NextCaseID(ctx)
+	require.NoError(t, err)
+	require.Greater(t, next, last, "the sequence moved past the seeded block")
+
+	all, err := s.Cases(ctx, store.CaseFilter{State: casefile.StateClosed}, store.Page{Number: 1, Size: 1})
+	require.NoError(t, err)
+	require.InDelta(t, 0.25*25_000, all.Total, 0.03*25_000, "about a quarter closed")
+	active, err := s.Cases(ctx, store.CaseFilter{}, store.Page{Number: 1, Size: 5})
+	require.NoError(t, err)
+	require.InDelta(t, 0.75*25_000, active.Total, 0.03*25_000)
+	require.Len(t, active.Cases, 5)
+	require.False(t, active.Cases[0].RegisteredAt.After(t0))
+	one, err := s.Cases(ctx, store.CaseFilter{CustomerID: "SEED0000042"}, store.Page{Number: 1, Size: 100})
+	require.NoError(t, err)
+	require.Greater(t, one.Total, int64(100), "about 250 cases per customer, active ones counted")
+}

@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
-		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg))
+		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg), seedCommand(cfg))
 	return root.ExecuteContext(ctx)
 }
 
@@ -293,6 +293,34 @@ func callbacksCommand(cfg config.Config) *cobra.Command {
 	cmd.Flags().StringVar(&status, "status", "", "only callbacks in this status: Scheduled, Delivered, Failed or Cancelled")
 	cmd.Flags().IntVar(&limit, "limit", 50, "most rows to list")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func seedCommand(cfg config.Config) *cobra.Command {
+	spec := store.SeedSpec{}
+	cmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Fill Postgres fast (COPY) with generated cases, to measure reads at scale",
+		Long: "Generated cases spread over customers, classes, states, importances and two years of\n" +
+			"registration dates. They have no workflow (changes to them answer 409) and no history rows.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
+				start := time.Now()
+				first, last, err := st.Seed(cmd.Context(), spec, time.Now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "seeded %d cases %s..%s over %d customers in %s\n",
+					spec.Cases, first, last, spec.Customers, time.Since(start).Round(time.Millisecond))
+				return nil
+			}, false, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().IntVar(&spec.Cases, "cases", 100_000, "cases to generate")
+	cmd.Flags().IntVar(&spec.Customers, "customers", 20_000, "distinct customers")
+	cmd.Flags().DurationVar(&spec.Span, "span", 2*365*24*time.Hour, "how far back registration dates reach")
+	cmd.Flags().Uint64Var(&spec.Seed, "seed", 1, "random seed, for repeatable data")
 	return cmd
 }
 

@@ -558,6 +558,18 @@ func (q *Queries) ReleaseIdempotencyKey(ctx context.Context, arg ReleaseIdempote
 	return err
 }
 
+const reserveCaseNumbers = `-- name: ReserveCaseNumbers :one
+SELECT (setval('case_number_seq', nextval('case_number_seq') + $1::bigint - 1) - $1::bigint + 1)::bigint AS first
+`
+
+// Moves the case number sequence past a block of n numbers and returns the first.
+func (q *Queries) ReserveCaseNumbers(ctx context.Context, n int64) (int64, error) {
+	row := q.db.QueryRow(ctx, reserveCaseNumbers, n)
+	var first int64
+	err := row.Scan(&first)
+	return first, err
+}
+
 const reserveIdempotentCaseID = `-- name: ReserveIdempotentCaseID :one
 UPDATE idempotency_keys SET case_id = COALESCE(case_id, $3)
 WHERE subject = $1 AND key = $2
@@ -575,6 +587,26 @@ func (q *Queries) ReserveIdempotentCaseID(ctx context.Context, arg ReserveIdempo
 	var case_id *string
 	err := row.Scan(&case_id)
 	return case_id, err
+}
+
+type SeedCasesParams struct {
+	CaseID           string
+	CaseClass        string
+	CaseType         string
+	RegisteredByID   *string
+	RegisteredByName *string
+	UpdatedByID      *string
+	UpdatedByName    *string
+	CustomerID       string
+	CustomerName     *string
+	RegistrationDate time.Time
+	State            string
+	Resolution       *string
+	Importance       string
+	Details          *string
+	Attachments      []byte
+	Version          int64
+	UpdatedAt        time.Time
 }
 
 const takeOverIdempotencyKey = `-- name: TakeOverIdempotencyKey :execrows

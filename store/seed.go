@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/store/internal/queries"
+)
+
+// SeedSpec shapes generated cases for measuring reads at scale.
+type SeedSpec struct {
+	Cases     int
+	Customers int
+	// Span is how far back registration dates reach.
+	Span time.Duration
+	// Seed makes the data repeatable.
+	Seed uint64
+}
+
+// seedBatch rows go to Postgres per COPY.
+const seedBatch = 10_000
+
+// Seed fills the cases table fast, with COPY: a realistic spread over
+// customers, classes, states, importances and dates. Seeded cases have no
+// workflow; they exist to measure reads. It returns the first and last case id.
+func (s *Store) Seed(ctx context.Context, spec SeedSpec, now time.Time) (string, string, error) {
+	if spec.Cases < 1 || spec.Customers < 1 {
+		return "", "", fmt.Errorf("seed needs at least one case and one customer")
+	}
+	first, err := s.queries.ReserveCaseNumbers(ctx, int64(spec.Cases))
+	if err != nil {
+		return "", "", mapError("reserve case numbers", err)
+	}
+	rnd := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x5eed))
+	classes := []casefile.Class{casefile.ClassComplaint, casefile.ClassComplaint, casefile.ClassServiceRequest, casefile.ClassCallbackRequest}
+	batch := make([]queries.SeedCasesParams, 0, seedBatch)
+	for i := range spec.Cases {
+		class := classes[rnd.IntN(len(classes))]
+		registered := now.Add(-time.Duration(rnd.Int64N(int64(spec.Span)))).UTC().Truncate(time.Millisecond)
+		state, resolution := casefile.StateAccepted, (*string)(nil)
+		switch r := rnd.IntN(100); {
+		case r < 25:
+			state, resolution = casefile.StateClosed, nullable("closed by seed")
+		case r < 40:
+			state, resolution = casefile.StateResolved, nullable("resolved by seed")
+		}
+		batch = append(batch, queries.SeedCasesParams{
+			CaseID:           casefile.FormatID(first + int64(i)),
+			CaseClass:        string(class),
+			CaseType:         string(class),
+			RegisteredByID:   nullable("seed"),
+			RegisteredByName: nullable("seed"),
+			UpdatedByID:      nullable("seed"),
+			UpdatedByName:    nullable("seed"),
+			CustomerID:       fmt.Sprintf("SEED%07d", rnd.IntN(spec.Customers)),
+			CustomerName:     nullable("Seeded Customer"),
+			RegistrationDate: registered,
+			State:            string(state),
+			Resolution:       resolution,
+			Importance:       casefile.Importances[rnd.IntN(len(casefile.Importances))],
+			Details:          nullable("generated for read benchmarks"),
+			Attachments:      []byte("[]"),
+			Version:          1,
+			UpdatedAt:        registered,
+		})
+		if len(batch) == seedBatch || i == spec.Cases-1 {
+			if _, err := s.queries.SeedCases(ctx, batch); err != nil {
+				return "", "", mapError("copy seeded cases", err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return casefile.FormatID(first), casefile.FormatID(first + int64(spec.Cases) - 1), nil
+}
