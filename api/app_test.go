@@ -101,20 +101,25 @@ type fixture struct {
 	token  string
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture builds the app over a recording fake; tweaks set further options.
+func newFixture(t *testing.T, tweaks ...func(*api.Options)) *fixture {
 	t.Helper()
 	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
 	require.NoError(t, err)
 	keys, err := issuer.PublicKeys()
 	require.NoError(t, err)
 	f := &fixture{cases: &fakeCases{}, issuer: issuer}
-	f.app = api.New(api.Options{
+	opts := api.Options{
 		Cases:          f.cases,
 		Verifier:       testVerifier(keys),
 		Logger:         zaptest.NewLogger(t),
 		RequestTimeout: 5 * time.Second,
 		Now:            func() time.Time { return now },
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	f.app = api.New(opts)
 	f.token = f.mint(t, devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
 		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
 	return f
@@ -419,30 +424,19 @@ func TestCustomerTokensOpenCasesForThemselvesOnly(t *testing.T) {
 }
 
 func TestRateLimitPerSubject(t *testing.T) {
-	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
-	require.NoError(t, err)
-	keys, err := issuer.PublicKeys()
-	require.NoError(t, err)
-	cases := &fakeCases{}
-	app := api.New(api.Options{Cases: cases, Verifier: testVerifier(keys), Logger: zaptest.NewLogger(t),
-		RequestTimeout: time.Second, RateLimit: 3, RateWindow: time.Minute})
-	get := func(subject string) *http.Response {
-		tok, err := issuer.Token(devissuer.Claims{Subject: subject, Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
-		require.NoError(t, err)
-		req := httptest.NewRequest("GET", "/v1/case/cases", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := app.Test(req, -1)
-		require.NoError(t, err)
-		return resp
+	f := newFixture(t, func(o *api.Options) { o.RateLimit, o.RateWindow = 3, time.Minute })
+	get := func(subject string) response {
+		f.token = f.mint(t, devissuer.Claims{Subject: subject, Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
+		return f.do(t, "GET", "/v1/case/cases", "")
 	}
 	for range 3 {
-		require.Equal(t, http.StatusOK, get("busy").StatusCode)
+		require.Equal(t, http.StatusOK, get("busy").status)
 	}
-	resp := get("busy")
-	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	require.NotEmpty(t, resp.Header.Get("Retry-After"))
-	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
-	require.Equal(t, http.StatusOK, get("quiet").StatusCode, "the limit is per subject")
+	r := get("busy")
+	require.Equal(t, http.StatusTooManyRequests, r.status)
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+	require.Equal(t, http.StatusOK, get("quiet").status, "the limit is per subject")
 }
 
 func TestSecurityHeadersAndNoCORSByDefault(t *testing.T) {
@@ -493,16 +487,13 @@ func TestServiceErrorsMapToStatuses(t *testing.T) {
 }
 
 func TestProbesNeedNoToken(t *testing.T) {
-	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
-	require.NoError(t, err)
-	keys, err := issuer.PublicKeys()
-	require.NoError(t, err)
-	app := api.New(api.Options{Cases: &fakeCases{}, Verifier: testVerifier(keys), Logger: zaptest.NewLogger(t),
-		RequestTimeout: time.Second, Health: health.Handler([]health.Check{
+	f := newFixture(t, func(o *api.Options) {
+		o.Health = health.Handler([]health.Check{
 			{Name: "postgres", Probe: func(context.Context) error { return errors.New("down") }},
-		})})
+		})
+	})
 	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
-		resp, err := app.Test(httptest.NewRequest("GET", path, nil), -1)
+		resp, err := f.app.Test(httptest.NewRequest("GET", path, nil), -1)
 		require.NoError(t, err)
 		require.Equal(t, want, resp.StatusCode, path)
 	}
@@ -585,21 +576,10 @@ func TestCaseDetailRendersNullsAndUTCMilliseconds(t *testing.T) {
 }
 
 func TestRequestsAreMeasured(t *testing.T) {
-	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
-	require.NoError(t, err)
-	keys, err := issuer.PublicKeys()
-	require.NoError(t, err)
-	m := metrics.NewAPI()
-	app := api.New(api.Options{Cases: &fakeCases{}, Verifier: testVerifier(keys), Logger: zaptest.NewLogger(t),
-		RequestTimeout: time.Second, Metrics: m})
-	tok, err := issuer.Token(devissuer.Claims{Subject: "s", Scopes: []string{auth.ScopeRead}, TTL: time.Hour})
-	require.NoError(t, err)
-	req := httptest.NewRequest("GET", "/v1/case/cases/WI0000000001", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	_, err = app.Test(req, -1)
-	require.NoError(t, err)
+	f := newFixture(t, func(o *api.Options) { o.Metrics = metrics.NewAPI() })
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/case/cases/WI0000000001", "").status)
 
-	resp, err := app.Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	resp, err := f.app.Test(httptest.NewRequest("GET", "/metrics", nil), -1)
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
