@@ -173,7 +173,8 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	if err := h.checkAccess(c, id); err != nil {
+	// One lookup serves both the 404 for an unknown case and the customer check.
+	if _, err := h.caseFor(c, id); err != nil {
 		return err
 	}
 	found, err := h.cases.History(c.UserContext(), id, page)

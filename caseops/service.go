@@ -229,9 +229,8 @@ func (s *Service) List(ctx context.Context, filter store.CaseFilter, page store.
 }
 
 // History returns a page of a case's recorded changes.
+// An unknown case has an empty history; callers that must answer 404 look
+// the case up first (the API does, for access control too).
 func (s *Service) History(ctx context.Context, caseID string, page store.Page) (store.HistoryPage, error) {
-	if _, err := s.store.Case(ctx, caseID); err != nil {
-		return store.HistoryPage{}, err
-	}
 	return s.store.History(ctx, caseID, page)
 }
