@@ -66,19 +66,22 @@ func (cc *contactCentre) snapshot(id string) (attempts []time.Time, accepted []m
 	return append([]time.Time(nil), cc.attempts[id]...), append([]map[string]any(nil), cc.accepted[id]...)
 }
 
-func webhookActivities(url, secret string) func(*store.Store) *activities.Activities {
-	return func(st *store.Store) *activities.Activities {
-		hook := &delivery.Webhook{URL: url, Secret: []byte(secret), Client: &http.Client{Timeout: 5 * time.Second}}
+// startContactCentre serves a contactCentre for the test and returns the
+// activities that deliver every kind of message to it, signed.
+func startContactCentre(t *testing.T) (*contactCentre, func(*store.Store) *activities.Activities) {
+	const secret = "a-shared-secret-of-some-length"
+	cc := newContactCentre(secret)
+	receiver := httptest.NewServer(cc)
+	t.Cleanup(receiver.Close)
+	return cc, func(st *store.Store) *activities.Activities {
+		hook := &delivery.Webhook{URL: receiver.URL, Secret: []byte(secret), Client: &http.Client{Timeout: 5 * time.Second}}
 		return &activities.Activities{Recorder: st, Callbacks: hook, Escalations: hook, Notices: hook}
 	}
 }
 
 func TestCallbacksAreDeliveredSignedOnceAndOnTime(t *testing.T) {
-	const secret = "a-shared-secret-of-some-length"
-	cc := newContactCentre(secret)
-	receiver := httptest.NewServer(cc)
-	t.Cleanup(receiver.Close)
-	s := startStack(t, stackOptions{activities: webhookActivities(receiver.URL, secret)})
+	cc, acts := startContactCentre(t)
+	s := startStack(t, stackOptions{activities: acts})
 
 	at := time.Now().UTC().Add(3 * time.Second).Truncate(time.Millisecond)
 	create := func() string {
@@ -121,11 +124,8 @@ func TestCallbacksAreDeliveredSignedOnceAndOnTime(t *testing.T) {
 }
 
 func TestRescheduledCallbackFiresOnlyAtItsNewTime(t *testing.T) {
-	const secret = "a-shared-secret-of-some-length"
-	cc := newContactCentre(secret)
-	receiver := httptest.NewServer(cc)
-	t.Cleanup(receiver.Close)
-	s := startStack(t, stackOptions{activities: webhookActivities(receiver.URL, secret)})
+	cc, acts := startContactCentre(t)
+	s := startStack(t, stackOptions{activities: acts})
 
 	first := time.Now().UTC().Add(2 * time.Second)
 	status, body := s.call(t, "POST", "/callback-requests", map[string]any{

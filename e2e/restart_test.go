@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,16 +25,13 @@ import (
 // server while callbacks are pending, starts both again on the same file, and
 // expects every callback to be delivered exactly once.
 func TestPendingCallbacksSurviveRestarts(t *testing.T) {
-	const secret = "a-shared-secret-of-some-length"
-	cc := newContactCentre(secret)
-	receiver := httptest.NewServer(cc)
-	t.Cleanup(receiver.Close)
+	cc, newActivities := startContactCentre(t)
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	dbFile := filepath.Join(t.TempDir(), "temporal.db")
 	hostPort := freeHostPort(t)
 	pool, _ := pgtest.New(t)
 	st := store.New(pool)
-	acts := webhookActivities(receiver.URL, secret)(st)
+	acts := newActivities(st)
 	startWorker := func(c client.Client) worker.Worker {
 		w := worker.New(c, workflows.TaskQueue, worker.Options{})
 		caseworker.Register(w, acts)
