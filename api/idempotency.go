@@ -80,6 +80,9 @@ func idempotency(keys IdempotencyStore, requestTimeout time.Duration, m *metrics
 		case store.Mismatch:
 			return &clientError{status: http.StatusUnprocessableEntity, detail: "This Idempotency-Key was used with a different request."}
 		case store.InFlight:
+			// Retry-After tells clients this conflict passes: the first
+			// request ends, or its claim is taken over once abandoned.
+			c.Set(fiber.HeaderRetryAfter, "1")
 			return &clientError{status: http.StatusConflict, detail: "A request with this Idempotency-Key is still being served; retry later."}
 		case store.Replay:
 			if m != nil {

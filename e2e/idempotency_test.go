@@ -60,8 +60,9 @@ func TestConcurrentCreatesWithOneKeyMakeOneCase(t *testing.T) {
 	const callers = 50
 	key := map[string]string{"Idempotency-Key": "burst-1"}
 	type answer struct {
-		status int
-		id     any
+		status     int
+		id         any
+		retryAfter string
 	}
 	answers := make([]answer, callers)
 	var wg sync.WaitGroup
@@ -69,8 +70,8 @@ func TestConcurrentCreatesWithOneKeyMakeOneCase(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status, _, body := s.do(t, "POST", "/service-requests", map[string]any{"customer-id": "C1"}, key)
-			answers[i] = answer{status, body["id"]}
+			status, header, body := s.do(t, "POST", "/service-requests", map[string]any{"customer-id": "C1"}, key)
+			answers[i] = answer{status, body["id"], header.Get("Retry-After")}
 		}()
 	}
 	wg.Wait()
@@ -80,6 +81,8 @@ func TestConcurrentCreatesWithOneKeyMakeOneCase(t *testing.T) {
 		require.Contains(t, []int{http.StatusCreated, http.StatusConflict}, a.status)
 		if a.status == http.StatusCreated {
 			ids[a.id] = true
+		} else {
+			require.NotEmpty(t, a.retryAfter, "a conflict with a request in flight says when to retry")
 		}
 	}
 	require.Len(t, ids, 1, "every success names the same case")

@@ -54,23 +54,44 @@ LIMIT $2 OFFSET $3;
 -- name: CountHistory :one
 SELECT count(*) FROM case_history WHERE case_id = $1;
 
--- name: ListCases :many
--- Without a state, only active (not Closed) cases. Each filter folds away when
--- its parameter is NULL, so the planner serves the query from the matching index.
+-- name: ListCustomerCases :many
+-- One customer's cases (without a state, the active ones). Each filter folds
+-- away when its parameter is NULL, so the planner serves the query from the
+-- matching index; a customer has few cases, so the count rides on the page.
 SELECT sqlc.embed(cases), count(*) OVER () AS total_count
 FROM cases
-WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
+WHERE customer_id = sqlc.arg(customer_id)
+  AND (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
   AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text)
-  AND (sqlc.narg(customer_id)::text IS NULL OR customer_id = sqlc.narg(customer_id)::text)
 ORDER BY registration_date DESC, case_id DESC
 LIMIT sqlc.arg(page_limit) OFFSET sqlc.arg(page_offset);
 
--- name: CountCases :one
-SELECT count(*)
+-- name: ListCases :many
+-- Cases of any customer (without a state, the active ones). The total comes
+-- from case_counts, in the same statement and snapshot as the page.
+SELECT sqlc.embed(cases), (
+    SELECT COALESCE(sum(k.n), 0) FROM case_counts k
+    WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN k.state <> 'Closed' ELSE k.state = sqlc.narg(state)::text END)
+      AND (sqlc.narg(case_type)::text IS NULL OR k.case_type = sqlc.narg(case_type)::text)
+)::bigint AS total_count
 FROM cases
 WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
   AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text)
-  AND (sqlc.narg(customer_id)::text IS NULL OR customer_id = sqlc.narg(customer_id)::text);
+ORDER BY registration_date DESC, case_id DESC
+LIMIT sqlc.arg(page_limit) OFFSET sqlc.arg(page_offset);
+
+-- name: CountCustomerCases :one
+SELECT count(*)
+FROM cases
+WHERE customer_id = sqlc.arg(customer_id)
+  AND (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
+  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text);
+
+-- name: CountCases :one
+SELECT COALESCE(sum(n), 0)::bigint
+FROM case_counts
+WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
+  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text);
 
 -- name: InsertOutbox :execrows
 INSERT INTO outbox (idempotency_key, kind, case_id, payload)
@@ -134,3 +155,15 @@ INSERT INTO cases (
 -- name: ReserveCaseNumbers :one
 -- Moves the case number sequence past a block of n numbers and returns the first.
 SELECT (setval('case_number_seq', nextval('case_number_seq') + sqlc.arg(n)::bigint - 1) - sqlc.arg(n)::bigint + 1)::bigint AS first;
+
+-- name: GetCases :many
+SELECT * FROM cases WHERE case_id = ANY(sqlc.arg(case_ids)::text[]);
+
+-- name: HistoryShapes :many
+-- Per case: history rows, distinct versions and their range, to find
+-- duplicated or missing versions.
+SELECT case_id, count(*) AS row_count, count(DISTINCT version) AS versions,
+       min(version)::bigint AS first_version, max(version)::bigint AS last_version
+FROM case_history
+WHERE case_id = ANY(sqlc.arg(case_ids)::text[])
+GROUP BY case_id;

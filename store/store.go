@@ -54,43 +54,9 @@ func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
 // stored one) and its history row (only if not already there), in one transaction.
 func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 	c := entry.Case
-	attachments, err := json.Marshal(nonNil(c.Attachments))
-	if err != nil {
-		return fmt.Errorf("encode attachments: %w", err)
-	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.queries.WithTx(tx)
-		if _, err := q.UpsertCase(ctx, queries.UpsertCaseParams{
-			CaseID:               c.ID,
-			CaseClass:            string(c.Class),
-			CaseType:             c.Type,
-			RegisteredByID:       nullable(c.RegisteredByID),
-			RegisteredByName:     nullable(c.RegisteredByName),
-			UpdatedByID:          nullable(c.UpdatedByID),
-			UpdatedByName:        nullable(c.UpdatedByName),
-			CustomerID:           c.CustomerID,
-			CustomerName:         nullable(c.CustomerName),
-			CustomerIdentNum:     nullable(c.CustomerIdentNum),
-			RegistrationDate:     c.RegisteredAt,
-			State:                string(c.State),
-			Resolution:           nullable(c.Resolution),
-			Importance:           c.Importance,
-			Details:              nullable(c.Details),
-			ArrangementNum:       nullable(c.ArrangementNum),
-			CommReason:           nullable(c.CommReason),
-			CommReplyAddress:     nullable(c.CommReplyAddress),
-			CommReplyAddressCode: nullable(c.CommReplyAddressCode),
-			CommType:             nullable(c.CommType),
-			RelCaseID:            nullable(c.RelCaseID),
-			CallbackRequestTime:  c.CallbackAt,
-			Categorry:            nullable(c.Categorry),
-			Attachments:          attachments,
-			Version:              c.Version,
-			UpdatedAt:            c.UpdatedAt,
-			CallbackStatus:       nullable(string(c.CallbackStatus)),
-			Escalated:            c.Escalated,
-			ResolveBy:            c.ResolveBy,
-		}); err != nil {
+		if _, err := upsertCase(ctx, q, c); err != nil {
 			return err
 		}
 		_, err := q.InsertHistory(ctx, queries.InsertHistoryParams{
@@ -118,6 +84,55 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 		return err
 	})
 	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
+}
+
+// RestoreCase writes a case's current row from a snapshot the workflow holds,
+// only if it is newer than the stored row, and says whether it was written.
+// It is the reconciler's repair; history rows stay the activities' job.
+func (s *Store) RestoreCase(ctx context.Context, c casefile.Case) (bool, error) {
+	n, err := upsertCase(ctx, s.queries, c)
+	if err != nil {
+		return false, mapError("restore case "+c.ID, err)
+	}
+	return n == 1, nil
+}
+
+func upsertCase(ctx context.Context, q *queries.Queries, c casefile.Case) (int64, error) {
+	attachments, err := json.Marshal(nonNil(c.Attachments))
+	if err != nil {
+		return 0, fmt.Errorf("encode attachments: %w", err)
+	}
+	return q.UpsertCase(ctx, queries.UpsertCaseParams{
+		CaseID:               c.ID,
+		CaseClass:            string(c.Class),
+		CaseType:             c.Type,
+		RegisteredByID:       nullable(c.RegisteredByID),
+		RegisteredByName:     nullable(c.RegisteredByName),
+		UpdatedByID:          nullable(c.UpdatedByID),
+		UpdatedByName:        nullable(c.UpdatedByName),
+		CustomerID:           c.CustomerID,
+		CustomerName:         nullable(c.CustomerName),
+		CustomerIdentNum:     nullable(c.CustomerIdentNum),
+		RegistrationDate:     c.RegisteredAt,
+		State:                string(c.State),
+		Resolution:           nullable(c.Resolution),
+		Importance:           c.Importance,
+		Details:              nullable(c.Details),
+		ArrangementNum:       nullable(c.ArrangementNum),
+		CommReason:           nullable(c.CommReason),
+		CommReplyAddress:     nullable(c.CommReplyAddress),
+		CommReplyAddressCode: nullable(c.CommReplyAddressCode),
+		CommType:             nullable(c.CommType),
+		RelCaseID:            nullable(c.RelCaseID),
+		CallbackRequestTime:  c.CallbackAt,
+		Categorry:            nullable(c.Categorry),
+		Attachments:          attachments,
+		Version:              c.Version,
+		UpdatedAt:            c.UpdatedAt,
+		CallbackStatus:       nullable(string(c.CallbackStatus)),
+		Escalated:            c.Escalated,
+		ResolveBy:            c.ResolveBy,
+	})
 }
 
 // Page selects a 1-based page of a listing.
@@ -173,13 +188,24 @@ type CasePage struct {
 
 // Cases returns a page of the cases that match filter.
 func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePage, error) {
-	rows, err := s.queries.ListCases(ctx, queries.ListCasesParams{
-		State:      nullable(string(filter.State)),
-		CaseType:   nullable(filter.CaseType),
-		CustomerID: nullable(filter.CustomerID),
-		PageLimit:  int32(page.Size),
-		PageOffset: int32(page.offset()),
-	})
+	var rows []listedCase
+	var err error
+	if filter.CustomerID != "" {
+		rows, err = listed(s.queries.ListCustomerCases(ctx, queries.ListCustomerCasesParams{
+			CustomerID: filter.CustomerID,
+			State:      nullable(string(filter.State)),
+			CaseType:   nullable(filter.CaseType),
+			PageLimit:  int32(page.Size),
+			PageOffset: int32(page.offset()),
+		}))
+	} else {
+		rows, err = listed(s.queries.ListCases(ctx, queries.ListCasesParams{
+			State:      nullable(string(filter.State)),
+			CaseType:   nullable(filter.CaseType),
+			PageLimit:  int32(page.Size),
+			PageOffset: int32(page.offset()),
+		}))
+	}
 	if err != nil {
 		return CasePage{}, mapError("list cases", err)
 	}
@@ -193,17 +219,40 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 		out.Cases = append(out.Cases, c)
 	}
 	if len(rows) == 0 && page.Number > 1 {
-		// Past the last page the window count has no row to ride on.
-		out.Total, err = s.queries.CountCases(ctx, queries.CountCasesParams{
-			State:      nullable(string(filter.State)),
-			CaseType:   nullable(filter.CaseType),
-			CustomerID: nullable(filter.CustomerID),
-		})
-		if err != nil {
+		// Past the last page the count has no row to ride on.
+		if out.Total, err = s.countCases(ctx, filter); err != nil {
 			return CasePage{}, mapError("count cases", err)
 		}
 	}
 	return out, nil
+}
+
+func (s *Store) countCases(ctx context.Context, filter CaseFilter) (int64, error) {
+	if filter.CustomerID != "" {
+		return s.queries.CountCustomerCases(ctx, queries.CountCustomerCasesParams{
+			CustomerID: filter.CustomerID,
+			State:      nullable(string(filter.State)),
+			CaseType:   nullable(filter.CaseType),
+		})
+	}
+	return s.queries.CountCases(ctx, queries.CountCasesParams{
+		State:    nullable(string(filter.State)),
+		CaseType: nullable(filter.CaseType),
+	})
+}
+
+// listedCase is a row of either case listing.
+type listedCase struct {
+	Case       queries.Case
+	TotalCount int64
+}
+
+func listed[Row queries.ListCasesRow | queries.ListCustomerCasesRow](rows []Row, err error) ([]listedCase, error) {
+	out := make([]listedCase, len(rows))
+	for i, r := range rows {
+		out[i] = listedCase(r)
+	}
+	return out, err
 }
 
 func caseFromRow(row queries.Case) (casefile.Case, error) {
@@ -367,6 +416,47 @@ func (s *Store) OutboxTimes(ctx context.Context, keys []string) (map[string]time
 	out := make(map[string]time.Time, len(rows))
 	for _, r := range rows {
 		out[r.IdempotencyKey] = r.CreatedAt.UTC()
+	}
+	return out, nil
+}
+
+// CasesByID returns the current state of the cases with the given ids that exist.
+func (s *Store) CasesByID(ctx context.Context, ids []string) (map[string]casefile.Case, error) {
+	rows, err := s.queries.GetCases(ctx, ids)
+	if err != nil {
+		return nil, mapError("get cases", err)
+	}
+	out := make(map[string]casefile.Case, len(rows))
+	for _, row := range rows {
+		c, err := caseFromRow(row)
+		if err != nil {
+			return nil, err
+		}
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// HistoryShape summarises a case's history rows.
+type HistoryShape struct {
+	Rows, Versions int64
+	First, Last    int64
+}
+
+// Gapless says whether the history holds each version from 1 to the last once.
+func (h HistoryShape) Gapless() bool {
+	return h.Rows == h.Versions && h.First == 1 && h.Last == h.Rows
+}
+
+// HistoryShapes summarises the history of each of the given cases that has any.
+func (s *Store) HistoryShapes(ctx context.Context, ids []string) (map[string]HistoryShape, error) {
+	rows, err := s.queries.HistoryShapes(ctx, ids)
+	if err != nil {
+		return nil, mapError("history shapes", err)
+	}
+	out := make(map[string]HistoryShape, len(rows))
+	for _, r := range rows {
+		out[r.CaseID] = HistoryShape{Rows: r.RowCount, Versions: r.Versions, First: r.FirstVersion, Last: r.LastVersion}
 	}
 	return out, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bank/caseservice/casefile"
@@ -169,4 +171,90 @@ func TestSeedFillsCasesWithASpread(t *testing.T) {
 	one, err := s.Cases(ctx, store.CaseFilter{CustomerID: "SEED0000042"}, store.Page{Number: 1, Size: 100})
 	require.NoError(t, err)
 	require.Greater(t, one.Total, int64(100), "about 250 cases per customer, active ones counted")
+}
+
+// TestListTotalsStayExact changes cases every way the service and operators
+// do (concurrent registrations and state changes, a delete, a truncate) and
+// holds each listing's total to a count of the rows.
+func TestListTotalsStayExact(t *testing.T) {
+	pool, _ := pgtest.New(t)
+	s := store.New(pool)
+	ctx := context.Background()
+	filters := []store.CaseFilter{
+		{}, {State: casefile.StateAccepted}, {State: casefile.StateResolved}, {State: casefile.StateClosed},
+		{CaseType: "Complaint"}, {CaseType: "CardComplaint", State: casefile.StateClosed},
+	}
+	requireExact := func() {
+		t.Helper()
+		for _, f := range filters {
+			want := 0
+			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM cases
+				WHERE (CASE WHEN $1 = '' THEN state <> 'Closed' ELSE state = $1 END) AND ($2 = '' OR case_type = $2)`,
+				string(f.State), f.CaseType).Scan(&want))
+			got, err := s.Cases(ctx, f, store.Page{Number: 1, Size: 1})
+			require.NoError(t, err)
+			if want == 0 {
+				continue // an empty first page has no row to carry the total
+			}
+			require.EqualValues(t, want, got.Total, "filter %+v", f)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				c := registered(casefile.FormatID(int64(900_000+w*100+i)), "C1", t0.Add(time.Duration(i)*time.Minute))
+				if i%3 == 0 {
+					c.Type = "CardComplaint"
+				}
+				assert.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
+				for v, state := range []casefile.State{casefile.StateResolved, casefile.StateClosed}[:i%3] {
+					c.State, c.Version = state, int64(v+2)
+					assert.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeUpdated}))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	requireExact()
+
+	_, err := pool.Exec(ctx, "DELETE FROM cases WHERE case_id IN ('WI0000900001', 'WI0000900102', 'WI0000900203')")
+	require.NoError(t, err)
+	requireExact()
+	_, _, err = s.Seed(ctx, store.SeedSpec{Cases: 2000, Customers: 10, Span: time.Hour, Seed: 3}, t0)
+	require.NoError(t, err)
+	requireExact()
+	_, err = pool.Exec(ctx, "TRUNCATE cases")
+	require.NoError(t, err)
+	var counters int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM case_counts").Scan(&counters))
+	require.Zero(t, counters)
+}
+
+func TestRestoreCaseOnlyMovesForward(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	c := registered("WI0000000007", "C7", t0)
+	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
+
+	ahead := c
+	ahead.State, ahead.Version = casefile.StateResolved, 3
+	written, err := s.RestoreCase(ctx, ahead)
+	require.NoError(t, err)
+	require.True(t, written)
+	written, err = s.RestoreCase(ctx, c)
+	require.NoError(t, err)
+	require.False(t, written, "an older snapshot never replaces a newer row")
+
+	rows, err := s.CasesByID(ctx, []string{c.ID, "WI0000000404"})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, casefile.StateResolved, rows[c.ID].State)
+
+	shapes, err := s.HistoryShapes(ctx, []string{c.ID})
+	require.NoError(t, err)
+	require.Equal(t, store.HistoryShape{Rows: 1, Versions: 1, First: 1, Last: 1}, shapes[c.ID])
+	require.True(t, shapes[c.ID].Gapless())
+	require.False(t, store.HistoryShape{Rows: 2, Versions: 2, First: 1, Last: 3}.Gapless())
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -12,7 +13,14 @@ import (
 const TaskQueue = "customer-cases"
 
 // CaseWorkflowID is the workflow id of the case with the given case id.
-func CaseWorkflowID(caseID string) string { return "case-" + caseID }
+func CaseWorkflowID(caseID string) string { return caseWorkflowPrefix + caseID }
+
+// CaseIDOf is the case id of a case workflow's id.
+func CaseIDOf(workflowID string) (string, bool) {
+	return strings.CutPrefix(workflowID, caseWorkflowPrefix)
+}
+
+const caseWorkflowPrefix = "case-"
 
 // Update and query names, as operators see them in the Temporal UI.
 const (

@@ -53,7 +53,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
-		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg), seedCommand(cfg))
+		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg), seedCommand(cfg), loadCommand(cfg),
+		reconcileCommand(cfg), verifyCommand(cfg))
 	return root.ExecuteContext(ctx)
 }
 

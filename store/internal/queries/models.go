@@ -40,6 +40,13 @@ type Case struct {
 	ResolveBy            *time.Time
 }
 
+type CaseCount struct {
+	State    string
+	CaseType string
+	Shard    int32
+	N        int64
+}
+
 type CaseHistory struct {
 	CaseID              string
 	Version             int64

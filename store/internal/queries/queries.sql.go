@@ -55,21 +55,40 @@ func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempo
 }
 
 const countCases = `-- name: CountCases :one
-SELECT count(*)
-FROM cases
+SELECT COALESCE(sum(n), 0)::bigint
+FROM case_counts
 WHERE (CASE WHEN $1::text IS NULL THEN state <> 'Closed' ELSE state = $1::text END)
   AND ($2::text IS NULL OR case_type = $2::text)
-  AND ($3::text IS NULL OR customer_id = $3::text)
 `
 
 type CountCasesParams struct {
-	State      *string
-	CaseType   *string
-	CustomerID *string
+	State    *string
+	CaseType *string
 }
 
 func (q *Queries) CountCases(ctx context.Context, arg CountCasesParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countCases, arg.State, arg.CaseType, arg.CustomerID)
+	row := q.db.QueryRow(ctx, countCases, arg.State, arg.CaseType)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const countCustomerCases = `-- name: CountCustomerCases :one
+SELECT count(*)
+FROM cases
+WHERE customer_id = $1
+  AND (CASE WHEN $2::text IS NULL THEN state <> 'Closed' ELSE state = $2::text END)
+  AND ($3::text IS NULL OR case_type = $3::text)
+`
+
+type CountCustomerCasesParams struct {
+	CustomerID string
+	State      *string
+	CaseType   *string
+}
+
+func (q *Queries) CountCustomerCases(ctx context.Context, arg CountCustomerCasesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countCustomerCases, arg.CustomerID, arg.State, arg.CaseType)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -139,6 +158,60 @@ func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
 	return i, err
 }
 
+const getCases = `-- name: GetCases :many
+SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by FROM cases WHERE case_id = ANY($1::text[])
+`
+
+func (q *Queries) GetCases(ctx context.Context, caseIds []string) ([]Case, error) {
+	rows, err := q.db.Query(ctx, getCases, caseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Case
+	for rows.Next() {
+		var i Case
+		if err := rows.Scan(
+			&i.CaseID,
+			&i.CaseClass,
+			&i.CaseType,
+			&i.RegisteredByID,
+			&i.RegisteredByName,
+			&i.UpdatedByID,
+			&i.UpdatedByName,
+			&i.CustomerID,
+			&i.CustomerName,
+			&i.CustomerIdentNum,
+			&i.RegistrationDate,
+			&i.State,
+			&i.Resolution,
+			&i.Importance,
+			&i.Details,
+			&i.ArrangementNum,
+			&i.CommReason,
+			&i.CommReplyAddress,
+			&i.CommReplyAddressCode,
+			&i.CommType,
+			&i.RelCaseID,
+			&i.CallbackRequestTime,
+			&i.Categorry,
+			&i.Attachments,
+			&i.Version,
+			&i.UpdatedAt,
+			&i.CallbackStatus,
+			&i.Escalated,
+			&i.ResolveBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getIdempotencyKey = `-- name: GetIdempotencyKey :one
 SELECT subject, key, request_hash, case_id, status, content_type, response, created_at FROM idempotency_keys WHERE subject = $1 AND key = $2
 `
@@ -162,6 +235,50 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const historyShapes = `-- name: HistoryShapes :many
+SELECT case_id, count(*) AS row_count, count(DISTINCT version) AS versions,
+       min(version)::bigint AS first_version, max(version)::bigint AS last_version
+FROM case_history
+WHERE case_id = ANY($1::text[])
+GROUP BY case_id
+`
+
+type HistoryShapesRow struct {
+	CaseID       string
+	RowCount     int64
+	Versions     int64
+	FirstVersion int64
+	LastVersion  int64
+}
+
+// Per case: history rows, distinct versions and their range, to find
+// duplicated or missing versions.
+func (q *Queries) HistoryShapes(ctx context.Context, caseIds []string) ([]HistoryShapesRow, error) {
+	rows, err := q.db.Query(ctx, historyShapes, caseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []HistoryShapesRow
+	for rows.Next() {
+		var i HistoryShapesRow
+		if err := rows.Scan(
+			&i.CaseID,
+			&i.RowCount,
+			&i.Versions,
+			&i.FirstVersion,
+			&i.LastVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const insertHistory = `-- name: InsertHistory :execrows
@@ -324,19 +441,21 @@ func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([
 }
 
 const listCases = `-- name: ListCases :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, count(*) OVER () AS total_count
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, (
+    SELECT COALESCE(sum(k.n), 0) FROM case_counts k
+    WHERE (CASE WHEN $1::text IS NULL THEN k.state <> 'Closed' ELSE k.state = $1::text END)
+      AND ($2::text IS NULL OR k.case_type = $2::text)
+)::bigint AS total_count
 FROM cases
 WHERE (CASE WHEN $1::text IS NULL THEN state <> 'Closed' ELSE state = $1::text END)
   AND ($2::text IS NULL OR case_type = $2::text)
-  AND ($3::text IS NULL OR customer_id = $3::text)
 ORDER BY registration_date DESC, case_id DESC
-LIMIT $5 OFFSET $4
+LIMIT $4 OFFSET $3
 `
 
 type ListCasesParams struct {
 	State      *string
 	CaseType   *string
-	CustomerID *string
 	PageOffset int32
 	PageLimit  int32
 }
@@ -346,13 +465,12 @@ type ListCasesRow struct {
 	TotalCount int64
 }
 
-// Without a state, only active (not Closed) cases. Each filter folds away when
-// its parameter is NULL, so the planner serves the query from the matching index.
+// Cases of any customer (without a state, the active ones). The total comes
+// from case_counts, in the same statement and snapshot as the page.
 func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCasesRow, error) {
 	rows, err := q.db.Query(ctx, listCases,
 		arg.State,
 		arg.CaseType,
-		arg.CustomerID,
 		arg.PageOffset,
 		arg.PageLimit,
 	)
@@ -363,6 +481,89 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 	var items []ListCasesRow
 	for rows.Next() {
 		var i ListCasesRow
+		if err := rows.Scan(
+			&i.Case.CaseID,
+			&i.Case.CaseClass,
+			&i.Case.CaseType,
+			&i.Case.RegisteredByID,
+			&i.Case.RegisteredByName,
+			&i.Case.UpdatedByID,
+			&i.Case.UpdatedByName,
+			&i.Case.CustomerID,
+			&i.Case.CustomerName,
+			&i.Case.CustomerIdentNum,
+			&i.Case.RegistrationDate,
+			&i.Case.State,
+			&i.Case.Resolution,
+			&i.Case.Importance,
+			&i.Case.Details,
+			&i.Case.ArrangementNum,
+			&i.Case.CommReason,
+			&i.Case.CommReplyAddress,
+			&i.Case.CommReplyAddressCode,
+			&i.Case.CommType,
+			&i.Case.RelCaseID,
+			&i.Case.CallbackRequestTime,
+			&i.Case.Categorry,
+			&i.Case.Attachments,
+			&i.Case.Version,
+			&i.Case.UpdatedAt,
+			&i.Case.CallbackStatus,
+			&i.Case.Escalated,
+			&i.Case.ResolveBy,
+			&i.TotalCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomerCases = `-- name: ListCustomerCases :many
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, count(*) OVER () AS total_count
+FROM cases
+WHERE customer_id = $1
+  AND (CASE WHEN $2::text IS NULL THEN state <> 'Closed' ELSE state = $2::text END)
+  AND ($3::text IS NULL OR case_type = $3::text)
+ORDER BY registration_date DESC, case_id DESC
+LIMIT $5 OFFSET $4
+`
+
+type ListCustomerCasesParams struct {
+	CustomerID string
+	State      *string
+	CaseType   *string
+	PageOffset int32
+	PageLimit  int32
+}
+
+type ListCustomerCasesRow struct {
+	Case       Case
+	TotalCount int64
+}
+
+// One customer's cases (without a state, the active ones). Each filter folds
+// away when its parameter is NULL, so the planner serves the query from the
+// matching index; a customer has few cases, so the count rides on the page.
+func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesParams) ([]ListCustomerCasesRow, error) {
+	rows, err := q.db.Query(ctx, listCustomerCases,
+		arg.CustomerID,
+		arg.State,
+		arg.CaseType,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListCustomerCasesRow
+	for rows.Next() {
+		var i ListCustomerCasesRow
 		if err := rows.Scan(
 			&i.Case.CaseID,
 			&i.Case.CaseClass,

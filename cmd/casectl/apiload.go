@@ -1,0 +1,375 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/loadtest"
+)
+
+// apiLoad is the state of a load run against the API.
+type apiLoad struct {
+	client     *http.Client
+	base       string
+	tokens     []string
+	runID      string
+	retries    int
+	callbackIn time.Duration
+	mix        mix
+	rec        *loadtest.Recorder
+	open       *casePool
+	targets    *readTargets
+	ledger     *ledger
+}
+
+func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
+	return &apiLoad{
+		client: &http.Client{
+			Timeout:   o.timeout,
+			Transport: &http.Transport{MaxIdleConnsPerHost: o.plan.Concurrency, MaxConnsPerHost: o.plan.Concurrency},
+			// Only the address given: a redirect is answered, never followed.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		base:       strings.TrimSuffix(o.apiURL, "/"),
+		tokens:     tokens,
+		runID:      fmt.Sprintf("load-%d", time.Now().UnixNano()),
+		retries:    o.retries,
+		callbackIn: o.callbackIn,
+		mix:        m,
+		rec:        loadtest.NewRecorder(),
+		open:       &casePool{},
+		targets:    &readTargets{},
+		ledger:     &ledger{Cases: map[string]*ledgerCase{}},
+	}
+}
+
+// do runs one operation of the mix. Writes go only to cases this run created
+// and holds; when there is none to hold, the operation becomes a create.
+func (l *apiLoad) do(ctx context.Context, seq int, scheduled time.Time) {
+	op := l.mix.pick()
+	token := l.tokens[seq%len(l.tokens)]
+	key := l.runID + "-" + strconv.Itoa(seq)
+	var o loadtest.Outcome
+	switch op {
+	case "update", "close", "attach":
+		id, c := l.open.take()
+		if id == "" {
+			op = "create"
+			o = l.create(ctx, seq, token, key)
+			break
+		}
+		if op == "attach" && c.Attachments >= casefile.MaxAttachments-1 {
+			op = "update"
+		}
+		o = l.change(ctx, op, id, c, seq, token, key)
+	case "get", "list":
+		t, ok := l.targets.pick()
+		if !ok {
+			op = "create"
+			o = l.create(ctx, seq, token, key)
+			break
+		}
+		o = l.read(ctx, op, t, token)
+	default:
+		o = l.create(ctx, seq, token, key)
+	}
+	l.rec.Record(op, time.Since(scheduled), o)
+}
+
+var createKinds = []struct {
+	class casefile.Class
+	path  string
+}{
+	{casefile.ClassComplaint, "/complaints"},
+	{casefile.ClassServiceRequest, "/service-requests"},
+	{casefile.ClassCallbackRequest, "/callback-requests"},
+}
+
+func (l *apiLoad) create(ctx context.Context, seq int, token, key string) loadtest.Outcome {
+	kind := createKinds[seq%len(createKinds)]
+	customer := fmt.Sprintf("LOAD%06d", rand.IntN(10_000))
+	var body map[string]any
+	var callbackAt *time.Time
+	if kind.class == casefile.ClassCallbackRequest {
+		at := time.Now().Add(l.callbackIn).UTC().Truncate(time.Millisecond)
+		callbackAt = &at
+		body = map[string]any{"callback-request-time": at.Format(time.RFC3339Nano), "categorry": "Cards", "party-id": customer}
+	} else {
+		body = map[string]any{
+			"customer-id": customer, "customer-name": "Load Customer", "importance": casefile.Importances[seq%len(casefile.Importances)],
+			"details": "created by casectl load", "case-type": string(kind.class),
+		}
+	}
+	reply, o := l.send(ctx, http.MethodPost, kind.path, token, key, body)
+	if o.Err != nil {
+		return o
+	}
+	var answer struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(reply.body, &answer); err != nil || answer.ID == "" {
+		o.Err = errors.New("create answered without an id")
+		return o
+	}
+	c := &ledgerCase{Class: kind.class, Customer: customer, State: casefile.StateAccepted, Version: 1, CallbackAt: callbackAt}
+	l.ledger.add(answer.ID, c)
+	l.targets.add(readTarget{id: answer.ID, customer: customer, state: casefile.StateAccepted})
+	l.open.put(answer.ID, c)
+	return o
+}
+
+// change updates, closes or attaches to a case the caller holds, and hands
+// it back unless it is closed or its state is no longer known.
+func (l *apiLoad) change(ctx context.Context, op, id string, c *ledgerCase, seq int, token, key string) loadtest.Outcome {
+	path := "/cases/" + id
+	method, next := http.MethodPut, c.State
+	var body map[string]any
+	switch op {
+	case "update":
+		// Resolve an accepted case, reopen a resolved one.
+		next = casefile.StateResolved
+		if c.State == casefile.StateResolved {
+			next = casefile.StateAccepted
+		}
+		body = map[string]any{"state": string(next), "resolution": "progressed by casectl load"}
+	case "close":
+		method, next = http.MethodDelete, casefile.StateClosed
+		body = map[string]any{"resolution": "closed by casectl load"}
+	case "attach":
+		method, path = http.MethodPost, path+"/attachments"
+		body = map[string]any{"file-id": fmt.Sprintf("f-%d", seq), "file-name": "statement.pdf"}
+	}
+	reply, o := l.send(ctx, method, path, token, key, body)
+	if o.Err != nil {
+		// The write may or may not have happened: the case's state is no
+		// longer known, so it is not used again.
+		l.ledger.unsure(id)
+		return o
+	}
+	version, err := strconv.ParseInt(strings.Trim(reply.etag, `"`), 10, 64)
+	if err != nil {
+		l.ledger.unsure(id)
+		o.Err = errors.New("change answered without an ETag")
+		return o
+	}
+	l.ledger.wrote(id, next, version, op == "attach")
+	if next != casefile.StateClosed {
+		l.open.put(id, c)
+	}
+	return o
+}
+
+func (l *apiLoad) read(ctx context.Context, op string, t readTarget, token string) loadtest.Outcome {
+	path := "/cases/" + t.id
+	if op == "list" {
+		path = "/cases?" + url.Values{"customer-id": {t.customer}, "state": {string(t.state)}, "page-size": {"20"}}.Encode()
+	}
+	_, o := l.send(ctx, http.MethodGet, path, token, "", nil)
+	return o
+}
+
+type reply struct {
+	status int
+	etag   string
+	body   []byte
+}
+
+// send makes one request, retrying (up to l.retries) what may pass: no
+// answer, a 5xx, a 429, or a 409 that says when to retry. Writes carry their
+// Idempotency-Key on every attempt, so a retry never applies a change twice.
+func (l *apiLoad) send(ctx context.Context, method, path, token, key string, body any) (reply, loadtest.Outcome) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	var o loadtest.Outcome
+	for attempt := 0; ; attempt++ {
+		o.Retries = attempt
+		r, wait, err := l.attempt(ctx, method, path, token, key, raw)
+		o.Status, o.Err = r.status, err
+		if err == nil || wait < 0 || attempt >= l.retries || ctx.Err() != nil {
+			return r, o
+		}
+		select {
+		case <-ctx.Done():
+			return r, o
+		case <-time.After(max(wait, backoff(attempt))):
+		}
+	}
+}
+
+// attempt makes a request once. wait is negative when retrying cannot help,
+// otherwise what the server asked to wait.
+func (l *apiLoad) attempt(ctx context.Context, method, path, token, key string, raw []byte) (r reply, wait time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, method, l.base+path, bytes.NewReader(raw))
+	if err != nil {
+		return r, -1, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return r, 0, errors.New("no answer")
+	}
+	defer resp.Body.Close()
+	r.status, r.etag = resp.StatusCode, resp.Header.Get("ETag")
+	r.body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return r, 0, errors.New("answer cut off")
+	}
+	if resp.StatusCode < 300 {
+		return r, 0, nil
+	}
+	err = errors.New(resp.Status)
+	retryAfter := resp.Header.Get("Retry-After")
+	switch {
+	case resp.StatusCode >= 500:
+		return r, 0, err
+	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusConflict && retryAfter != "":
+		seconds, _ := strconv.Atoi(retryAfter)
+		return r, min(time.Duration(seconds)*time.Second, 5*time.Second), err
+	default:
+		return r, -1, err
+	}
+}
+
+// backoff grows from 200 ms to at most 3 s.
+func backoff(attempt int) time.Duration {
+	return min(200*time.Millisecond<<min(attempt, 4), 3*time.Second)
+}
+
+// sampleTargets reads up to n existing cases through the API, spread over
+// the pages of each state, as targets for get and list.
+func (l *apiLoad) sampleTargets(ctx context.Context, n int) error {
+	if n == 0 {
+		return nil
+	}
+	const pageSize = 100
+	perState := (n + len(casefile.States) - 1) / len(casefile.States)
+	pages := (perState + pageSize - 1) / pageSize
+	for _, state := range casefile.States {
+		var totalPages int
+		for i := range pages {
+			page := 1
+			if i > 0 {
+				// Spread over the first thousand pages; deeper offsets only
+				// make sampling slow.
+				page = 1 + i*max(1, min(totalPages, 1000)/pages)
+			}
+			found, err := l.listPage(ctx, state, page, pageSize)
+			if err != nil {
+				return err
+			}
+			totalPages = found.TotalPages
+			for _, c := range found.Items {
+				l.targets.add(readTarget{id: c.ID, customer: c.Customer, state: state})
+			}
+			if page >= totalPages {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+type listAnswer struct {
+	TotalPages int `json:"total-pages"`
+	Items      []struct {
+		ID       string `json:"case-id"`
+		Customer string `json:"customer-id"`
+	} `json:"Items"`
+}
+
+func (l *apiLoad) listPage(ctx context.Context, state casefile.State, page, size int) (listAnswer, error) {
+	path := "/cases?" + url.Values{"state": {string(state)}, "page-number": {strconv.Itoa(page)}, "page-size": {strconv.Itoa(size)}}.Encode()
+	r, _, err := l.attempt(ctx, http.MethodGet, path, l.tokens[0], "", nil)
+	if err != nil {
+		return listAnswer{}, fmt.Errorf("sample cases from %s: %w", l.base, err)
+	}
+	var found listAnswer
+	if err := json.Unmarshal(r.body, &found); err != nil {
+		return listAnswer{}, fmt.Errorf("sample cases: %w", err)
+	}
+	return found, nil
+}
+
+// casePool holds the open cases of a run that no caller is changing now.
+type casePool struct {
+	mu    sync.Mutex
+	ids   []string
+	cases []*ledgerCase
+}
+
+func (p *casePool) put(id string, c *ledgerCase) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ids, p.cases = append(p.ids, id), append(p.cases, c)
+}
+
+// take removes a random case from the pool; "" when it is empty.
+func (p *casePool) take() (string, *ledgerCase) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.ids) == 0 {
+		return "", nil
+	}
+	i, last := rand.IntN(len(p.ids)), len(p.ids)-1
+	id, c := p.ids[i], p.cases[i]
+	p.ids[i], p.cases[i] = p.ids[last], p.cases[last]
+	p.ids, p.cases = p.ids[:last], p.cases[:last]
+	return id, c
+}
+
+type readTarget struct {
+	id, customer string
+	state        casefile.State
+}
+
+// readTargets are the cases get and list pick from: sampled ones and the
+// ones the run created, up to a bound.
+type readTargets struct {
+	mu   sync.Mutex
+	list []readTarget
+}
+
+const maxReadTargets = 100_000
+
+func (t *readTargets) add(r readTarget) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.list) < maxReadTargets {
+		t.list = append(t.list, r)
+	}
+}
+
+func (t *readTargets) pick() (readTarget, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.list) == 0 {
+		return readTarget{}, false
+	}
+	return t.list[rand.IntN(len(t.list))], true
+}
+
+func (t *readTargets) all() []readTarget {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]readTarget(nil), t.list...)
+}
