@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -218,7 +219,7 @@ var errNoWorkflow = errors.New("no workflow")
 func (r *Reconciler) workflowCase(ctx context.Context, id string) (casefile.Case, bool, error) {
 	var c casefile.Case
 	wfID := workflows.CaseWorkflowID(id)
-	desc, err := r.temporal.DescribeWorkflowExecution(ctx, wfID, "")
+	desc, err := r.temporal.DescribeWorkflow(ctx, wfID, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return c, false, errNoWorkflow
@@ -226,7 +227,7 @@ func (r *Reconciler) workflowCase(ctx context.Context, id string) (casefile.Case
 	if err != nil {
 		return c, false, fmt.Errorf("describe workflow of %s: %w", id, err)
 	}
-	running := desc.GetWorkflowExecutionInfo().GetCloseTime() == nil
+	running := desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	value, err := r.temporal.QueryWorkflow(ctx, wfID, "", workflows.QueryState)
 	if err != nil {
 		return c, false, fmt.Errorf("query workflow of %s: %w", id, err)
