@@ -166,7 +166,10 @@ func accessLog(logger *zap.Logger, m *metrics.API, handleError fiber.ErrorHandle
 		}
 		took, status := time.Since(start), c.Response().StatusCode()
 		if m != nil {
-			m.Request(c.Route().Path, c.Method(), status, took)
+			// The route's own strings: c.Method() points into a buffer the
+			// next request reuses, and a label keeps what it is given.
+			route := c.Route()
+			m.Request(route.Path, route.Method, status, took)
 		}
 		logger.Info("Request",
 			zap.String("request-id", requestID(c)),

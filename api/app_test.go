@@ -585,3 +585,20 @@ func TestRequestsAreMeasured(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(body), `case_api_request_duration_seconds_count{method="GET",route="/v1/case/cases/:caseID",status="200"} 1`)
 }
+
+// TestMetricLabelsOutliveTheirRequest: Fiber hands out request strings that
+// point into reused buffers; labels kept from them got overwritten by later
+// requests ("POS"), and /metrics answered 500 for duplicate series.
+func TestMetricLabelsOutliveTheirRequest(t *testing.T) {
+	f := newFixture(t, func(o *api.Options) { o.Metrics = metrics.NewAPI() })
+	require.Equal(t, http.StatusBadRequest, f.do(t, "POST", "/v1/case/complaints", `{}`).status)
+	for range 5 {
+		require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/case/cases/WI0000000001", "").status)
+	}
+	resp, err := f.app.Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Contains(t, string(body), `case_api_request_duration_seconds_count{method="POST",route="/v1/case/complaints",status="400"} 1`)
+}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -72,10 +75,13 @@ func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *loadtest
 		pool.Close()
 		return nil, nil, err
 	}
+	var firstErr sync.Once
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	do := func(ctx context.Context, seq int, scheduled time.Time) {
 		id := "baseline-" + runID + "-" + strconv.Itoa(seq)
-		op := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, baselineWorkflow, id)
+		op := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+			ID: id, TaskQueue: baselineTaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		}, baselineWorkflow, id)
 		handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op,
 			UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: baselineUpdate, WaitForStage: client.WorkflowUpdateStageCompleted},
@@ -85,7 +91,8 @@ func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *loadtest
 		}
 		o := loadtest.Outcome{Status: 201}
 		if err != nil {
-			o = loadtest.Outcome{Err: errors.New("update-with-start failed")}
+			o = loadtest.Outcome{Err: fmt.Errorf("update-with-start failed: %T", err)}
+			firstErr.Do(func() { fmt.Fprintln(os.Stderr, "casectl: baseline:", err) })
 		}
 		rec.Record("create", time.Since(scheduled), o)
 	}

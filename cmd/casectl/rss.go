@@ -21,7 +21,7 @@ type rssWatch struct {
 }
 
 func newRSSWatch(urls map[string]string) *rssWatch {
-	w := &rssWatch{urls: map[string]string{}, client: &http.Client{Timeout: 2 * time.Second}, peak: map[string]float64{}}
+	w := &rssWatch{urls: map[string]string{}, client: &http.Client{Timeout: 5 * time.Second}, peak: map[string]float64{}}
 	for name, u := range urls {
 		if u != "" {
 			w.urls[name] = u
