@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := $(CURDIR)/.bin
 
-.PHONY: dev test check lint fuzz generate swagger-ui build clean
+.PHONY: dev test chaos check lint fuzz generate swagger-ui build clean
 
 ## dev: run the whole stack locally (Postgres, Temporal dev server, worker, API)
 dev: $(BIN)/temporal
@@ -14,6 +14,10 @@ dev: $(BIN)/temporal
 test: $(BIN)/temporal check
 	scripts/ensure-postgres
 	TEMPORAL_CLI=$(BIN)/temporal go test -race -count=1 -timeout 30m ./...
+
+## chaos: load with kill -9 of worker and API, Temporal and Postgres restarts, then verify (CHAOS_SECONDS, default 120)
+chaos: $(BIN)/temporal
+	scripts/chaos
 
 ## check: static checks (go vet, workflowcheck)
 check: $(BIN)/workflowcheck

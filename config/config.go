@@ -21,6 +21,9 @@ type Config struct {
 	HTTPAddr string
 	// WorkerHTTPAddr is where the worker serves /healthz and /readyz.
 	WorkerHTTPAddr string
+	// WorkerCacheSize bounds the case workflows a worker keeps in memory
+	// between tasks; the rest replay their history when they next run.
+	WorkerCacheSize int
 	// RequestTimeout bounds every API request, Temporal round trips included.
 	RequestTimeout time.Duration
 	// RateLimit requests per RateWindow per token subject and API process.
@@ -164,10 +167,12 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
 		WorkerHTTPAddr: env("WORKER_HTTP_ADDR", "127.0.0.1:8081"),
-		RequestTimeout: duration("REQUEST_TIMEOUT", "30s"),
-		RateLimit:      integer("RATE_LIMIT", "600"),
-		RateWindow:     duration("RATE_WINDOW", "1m"),
-		CORSOrigins:    getenv("CORS_ALLOW_ORIGINS"),
+		// About 100 KB per cached case (measured, docs/BENCHMARKS.md).
+		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000"),
+		RequestTimeout:  duration("REQUEST_TIMEOUT", "30s"),
+		RateLimit:       integer("RATE_LIMIT", "600"),
+		RateWindow:      duration("RATE_WINDOW", "1m"),
+		CORSOrigins:     getenv("CORS_ALLOW_ORIGINS"),
 		Auth: Auth{
 			DevIssuer:     boolean("AUTH_DEV_ISSUER", "false"),
 			DevKeyFile:    env("AUTH_DEV_KEY_FILE", ".data/dev-signing-key.json"),

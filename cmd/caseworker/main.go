@@ -66,6 +66,8 @@ func run(ctx context.Context) error {
 	st := store.New(pool)
 	acts := newActivities(cfg.Delivery, st, logger)
 	acts.Observe = observed
+	// The SDK's cache is per process and must be sized before a worker exists.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkerCacheSize)
 	w := caseworker.New(tc, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
