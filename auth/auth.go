@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,50 +65,81 @@ type Options struct {
 	Algorithms []string
 	// Leeway tolerated on exp, nbf and iat.
 	Leeway time.Duration
+	// CacheSize is how many verified tokens are remembered, for at most
+	// CacheMaxAge each and never past their expiry; 0 remembers none.
+	CacheSize   int
+	CacheMaxAge time.Duration
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
 }
 
 // Verifier checks bearer tokens.
 type Verifier struct {
-	opts Options
+	opts     Options
+	verified *verifiedTokens
 }
 
 // NewVerifier returns a verifier.
-func NewVerifier(opts Options) *Verifier { return &Verifier{opts: opts} }
+func NewVerifier(opts Options) *Verifier {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Verifier{opts: opts, verified: newVerifiedTokens(opts.CacheSize, opts.CacheMaxAge)}
+}
 
 // ErrInvalidToken is the cause of every refusal; the detail stays in the log.
 var ErrInvalidToken = errors.New("invalid token")
 
 // Verify checks a token and returns its principal.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	now := v.opts.Now()
+	key := sha256.Sum256([]byte(raw))
+	if p, ok := v.verified.get(key, now); ok {
+		return p, nil
+	}
+	p, tok, err := v.verify(ctx, raw)
+	if err != nil {
+		return Principal{}, err
+	}
+	expires, _ := tok.Expiration() // required by parse
+	notBefore, hasNotBefore := tok.NotBefore()
+	if !hasNotBefore {
+		notBefore = now
+	}
+	v.verified.put(key, p, notBefore.Add(-v.opts.Leeway), expires.Add(v.opts.Leeway), now)
+	return p, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (Principal, jwt.Token, error) {
 	msg, err := jws.ParseString(raw)
 	if err != nil || len(msg.Signatures()) != 1 {
-		return Principal{}, fmt.Errorf("%w: not a compact JWS", ErrInvalidToken)
+		return Principal{}, nil, fmt.Errorf("%w: not a compact JWS", ErrInvalidToken)
 	}
 	header := msg.Signatures()[0].ProtectedHeaders()
 	alg, ok := header.Algorithm()
 	if !ok || !slices.Contains(v.opts.Algorithms, alg.String()) {
-		return Principal{}, fmt.Errorf("%w: algorithm %q is not allowed", ErrInvalidToken, alg)
+		return Principal{}, nil, fmt.Errorf("%w: algorithm %q is not allowed", ErrInvalidToken, alg)
 	}
 	kid, ok := header.KeyID()
 	if !ok || kid == "" {
-		return Principal{}, fmt.Errorf("%w: no key id", ErrInvalidToken)
+		return Principal{}, nil, fmt.Errorf("%w: no key id", ErrInvalidToken)
 	}
 	if _, found := v.opts.Keys.Set().LookupKeyID(kid); !found {
 		// The provider may have rotated its keys since we fetched them.
 		if !v.opts.Keys.Refresh(ctx) {
-			return Principal{}, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
+			return Principal{}, nil, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
 		}
 		if _, found := v.opts.Keys.Set().LookupKeyID(kid); !found {
-			return Principal{}, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
+			return Principal{}, nil, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
 		}
 	}
 	tok, err := v.parse(raw)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Principal{}, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	p := Principal{}
 	if p.Subject, _ = tok.Subject(); p.Subject == "" {
-		return Principal{}, fmt.Errorf("%w: empty subject", ErrInvalidToken)
+		return Principal{}, nil, fmt.Errorf("%w: empty subject", ErrInvalidToken)
 	}
 	var scope, name, customer string
 	if tok.Get("scope", &scope) == nil {
@@ -118,11 +150,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	}
 	if tok.Has(CustomerClaim) {
 		if err := tok.Get(CustomerClaim, &customer); err != nil || customer == "" {
-			return Principal{}, fmt.Errorf("%w: %s must be a non-empty string", ErrInvalidToken, CustomerClaim)
+			return Principal{}, nil, fmt.Errorf("%w: %s must be a non-empty string", ErrInvalidToken, CustomerClaim)
 		}
 		p.CustomerID = customer
 	}
-	return p, nil
+	return p, tok, nil
 }
 
 func (v *Verifier) parse(raw string) (jwt.Token, error) {
@@ -136,6 +168,7 @@ func (v *Verifier) parse(raw string) (jwt.Token, error) {
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithRequiredClaim(jwt.SubjectKey),
 		jwt.WithAcceptableSkew(v.opts.Leeway),
+		jwt.WithClock(jwt.ClockFunc(v.opts.Now)),
 	)
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -241,4 +242,61 @@ func TestDiscoveryRefusesAForeignIssuer(t *testing.T) {
 	require.Error(t, err, "nothing answers there")
 	_, err = auth.Discover(t.Context(), http.DefaultClient, idp.server.URL+"/other/")
 	require.Error(t, err)
+}
+
+// swappableKeys lets a test take keys away, as an identity provider that
+// rotates one out of its JWKS does.
+type swappableKeys struct{ set atomic.Pointer[jwk.Set] }
+
+func (k *swappableKeys) Set() jwk.Set                 { return *k.set.Load() }
+func (k *swappableKeys) Refresh(context.Context) bool { return false }
+
+func TestVerifiedTokensAreRememberedUntilExpiryOrMaxAge(t *testing.T) {
+	ec := newECSigner(t, "ec-1")
+	keys := &swappableKeys{}
+	withKey, noKeys := setOf(t, ec.public), jwk.NewSet()
+	keys.set.Store(&withKey)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	v := auth.NewVerifier(auth.Options{Keys: keys, Issuer: issuer, Audience: audience, Algorithms: auth.DefaultAlgorithms,
+		Leeway: 5 * time.Second, CacheSize: 100, CacheMaxAge: 10 * time.Minute, Now: clock})
+	uncached := auth.NewVerifier(auth.Options{Keys: keys, Issuer: issuer, Audience: audience, Algorithms: auth.DefaultAlgorithms,
+		Leeway: 5 * time.Second, Now: clock})
+	short := ec.token(t, jwa.ES256(), func(b *jwt.Builder) *jwt.Builder { return b.Expiration(now.Add(time.Minute)) })
+	long := ec.token(t, jwa.ES256())
+	for _, tok := range []string{short, long} {
+		_, err := v.Verify(context.Background(), tok)
+		require.NoError(t, err)
+	}
+
+	// The key is gone: a remembered token still passes, a fresh check does not.
+	keys.set.Store(&noKeys)
+	p, err := v.Verify(context.Background(), short)
+	require.NoError(t, err)
+	require.Equal(t, "agent-7", p.Subject)
+	_, err = uncached.Verify(context.Background(), short)
+	require.ErrorIs(t, err, auth.ErrInvalidToken)
+
+	now = now.Add(time.Minute + 6*time.Second)
+	_, err = v.Verify(context.Background(), short)
+	require.ErrorIs(t, err, auth.ErrInvalidToken, "never past the token's expiry and leeway")
+	_, err = v.Verify(context.Background(), long)
+	require.NoError(t, err, "the hour-long token is still remembered")
+
+	now = now.Add(10 * time.Minute)
+	_, err = v.Verify(context.Background(), long)
+	require.ErrorIs(t, err, auth.ErrInvalidToken, "remembered for at most the max age, then checked again")
+}
+
+func TestATokenCacheStaysBounded(t *testing.T) {
+	ec := newECSigner(t, "ec-1")
+	v := auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: setOf(t, ec.public)}, Issuer: issuer, Audience: audience,
+		Algorithms: auth.DefaultAlgorithms, CacheSize: 10, CacheMaxAge: time.Minute})
+	for i := range 50 {
+		_, err := v.Verify(context.Background(), ec.token(t, jwa.ES256(), func(b *jwt.Builder) *jwt.Builder {
+			return b.Subject(fmt.Sprintf("agent-%d", i))
+		}))
+		require.NoError(t, err)
+	}
+	require.LessOrEqual(t, v.Remembered(), 10)
 }

@@ -21,6 +21,10 @@ type Config struct {
 	HTTPAddr string
 	// WorkerHTTPAddr is where the worker serves /healthz and /readyz.
 	WorkerHTTPAddr string
+	// PprofAddr and WorkerPprofAddr, if set, are where the API and the
+	// worker serve /debug/pprof/.
+	PprofAddr       string
+	WorkerPprofAddr string
 	// WorkerCacheSize bounds the case workflows a worker keeps in memory
 	// between tasks; the rest replay their history when they next run.
 	WorkerCacheSize int
@@ -75,6 +79,9 @@ type Auth struct {
 	Leeway time.Duration
 	// KeyRefreshMin is the least time between two fetches of the JWKS.
 	KeyRefreshMin time.Duration
+	// CacheSize verified tokens are remembered for at most CacheMaxAge.
+	CacheSize   int
+	CacheMaxAge time.Duration
 }
 
 // Lifecycle holds the time rules new cases are registered under.
@@ -146,6 +153,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		return n
 	}
+	count := func(key, def string) int {
+		n, err := strconv.Atoi(env(key, def))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: want 0 or a positive integer", key))
+		}
+		return n
+	}
 	boolean := func(key, def string) bool {
 		b, err := strconv.ParseBool(env(key, def))
 		if err != nil {
@@ -167,6 +181,7 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
 		WorkerHTTPAddr: env("WORKER_HTTP_ADDR", "127.0.0.1:8081"),
+		PprofAddr:      getenv("PPROF_ADDR"),
 		// About 100 KB per cached case (measured, docs/BENCHMARKS.md).
 		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000"),
 		RequestTimeout:  duration("REQUEST_TIMEOUT", "30s"),
@@ -181,6 +196,8 @@ func Load(getenv func(string) string) (Config, error) {
 			Algorithms:    strings.Split(env("AUTH_ALGORITHMS", "RS256,ES256,PS256"), ","),
 			Leeway:        duration("AUTH_LEEWAY", "30s"),
 			KeyRefreshMin: duration("AUTH_JWKS_REFRESH_MIN", "1m"),
+			CacheSize:     count("AUTH_CACHE_SIZE", "10000"),
+			CacheMaxAge:   duration("AUTH_CACHE_MAX_AGE", "5m"),
 		},
 		Lifecycle: Lifecycle{
 			AutoCloseAfter: duration("CASE_AUTO_CLOSE_AFTER", "168h"),

@@ -20,6 +20,7 @@ import (
 	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/metrics"
+	"github.com/bank/caseservice/profiling"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
 	"github.com/bank/caseservice/tracing"
@@ -80,10 +81,12 @@ func run(ctx context.Context) error {
 		Verifier: auth.NewVerifier(auth.Options{
 			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
 			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,
+			CacheSize: cfg.Auth.CacheSize, CacheMaxAge: cfg.Auth.CacheMaxAge,
 		}),
 		Logger:         logger,
 		RequestTimeout: cfg.RequestTimeout,
 	})
+	profiling.Serve(ctx, cfg.PprofAddr, logger)
 	go expireIdempotencyKeys(ctx, st, logger)
 	served := make(chan error, 1)
 	go func() { served <- app.Listen(cfg.HTTPAddr) }()

@@ -20,6 +20,7 @@ import (
 	"github.com/bank/caseservice/health"
 	"github.com/bank/caseservice/logging"
 	"github.com/bank/caseservice/metrics"
+	"github.com/bank/caseservice/profiling"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/temporalclient"
 	"github.com/bank/caseservice/tracing"
@@ -72,6 +73,7 @@ func run(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	profiling.Serve(ctx, cfg.WorkerPprofAddr, logger)
 	logger.Info("Worker started", zap.String("temporal", cfg.Temporal.Address), zap.String("namespace", cfg.Temporal.Namespace))
 
 	mux := http.NewServeMux()
