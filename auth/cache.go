@@ -29,7 +29,7 @@ func newVerifiedTokens(size int, maxAge time.Duration) *verifiedTokens {
 	if size <= 0 || maxAge <= 0 {
 		return nil
 	}
-	return &verifiedTokens{entries: make(map[[sha256.Size]byte]verifiedToken, size), size: size, maxAge: maxAge}
+	return &verifiedTokens{entries: map[[sha256.Size]byte]verifiedToken{}, size: size, maxAge: maxAge}
 }
 
 func (c *verifiedTokens) get(key [sha256.Size]byte, now time.Time) (Principal, bool) {

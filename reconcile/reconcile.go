@@ -28,7 +28,7 @@ const (
 	StateDiffers  = "state differs at the same version"
 	NoWorkflow    = "no workflow"
 	RowNotClosed  = "workflow finished, row not closed"
-	queryDeadline = 10 * time.Second
+	queryDeadline = 30 * time.Second
 )
 
 // Drift is a case whose row does not match its workflow.
@@ -72,6 +72,8 @@ type Report struct {
 	Checked  int     `json:"checked"`
 	Drifted  []Drift `json:"drifted"`
 	Repaired int     `json:"repaired"`
+	// Unchecked are cases whose workflow could not be asked, twice, with why.
+	Unchecked map[string]string `json:"unchecked,omitempty"`
 }
 
 // RunningCases lists the ids of cases whose workflow is running.
@@ -99,28 +101,32 @@ func (r *Reconciler) RunningCases(ctx context.Context) ([]string, error) {
 	}
 }
 
-// Reconcile checks the given cases, checks the drifted ones again after
-// Settle, and with Repair restores rows that stayed behind their workflow.
+// Reconcile checks the given cases, checks the drifted ones and those that
+// could not be checked again after Settle, and with Repair restores rows that
+// stayed behind their workflow.
 func (r *Reconciler) Reconcile(ctx context.Context, ids []string, o Options) (Report, error) {
-	drifted, err := r.checkAll(ctx, ids, o.Concurrency)
+	drifted, unchecked, err := r.checkAll(ctx, ids, o.Concurrency)
 	if err != nil {
 		return Report{}, err
 	}
-	if len(drifted) > 0 && o.Settle > 0 {
+	if len(drifted)+len(unchecked) > 0 {
 		select {
 		case <-ctx.Done():
 			return Report{}, ctx.Err()
 		case <-time.After(o.Settle):
 		}
-		again := make([]string, len(drifted))
-		for i, d := range drifted {
-			again[i] = d.CaseID
+		var again []string
+		for _, d := range drifted {
+			again = append(again, d.CaseID)
 		}
-		if drifted, err = r.checkAll(ctx, again, o.Concurrency); err != nil {
+		for id := range unchecked {
+			again = append(again, id)
+		}
+		if drifted, unchecked, err = r.checkAll(ctx, again, o.Concurrency); err != nil {
 			return Report{}, err
 		}
 	}
-	rep := Report{Checked: len(ids), Drifted: drifted}
+	rep := Report{Checked: len(ids) - len(unchecked), Drifted: drifted, Unchecked: unchecked}
 	if !o.Repair {
 		return rep, nil
 	}
@@ -140,16 +146,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, ids []string, o Options) (Re
 	return rep, nil
 }
 
-func (r *Reconciler) checkAll(ctx context.Context, ids []string, concurrency int) ([]Drift, error) {
+// checkAll checks cases against their workflows. A workflow that cannot be
+// asked (a worker busy replaying, a timeout) leaves its case unchecked, with
+// the reason; only a failing database ends the check.
+func (r *Reconciler) checkAll(ctx context.Context, ids []string, concurrency int) ([]Drift, map[string]string, error) {
 	rows, err := r.store.CasesByID(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
-		mu       sync.Mutex
-		drifted  []Drift
-		firstErr error
-		wg       sync.WaitGroup
+		mu        sync.Mutex
+		drifted   []Drift
+		unchecked = map[string]string{}
+		wg        sync.WaitGroup
 	)
 	jobs := make(chan string)
 	for range max(1, concurrency) {
@@ -161,10 +170,10 @@ func (r *Reconciler) checkAll(ctx context.Context, ids []string, concurrency int
 				}
 				d, ok, err := r.check(ctx, id, row)
 				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if ok {
+				switch {
+				case err != nil:
+					unchecked[id] = err.Error()
+				case ok:
 					drifted = append(drifted, d)
 				}
 				mu.Unlock()
@@ -176,7 +185,10 @@ func (r *Reconciler) checkAll(ctx context.Context, ids []string, concurrency int
 	}
 	close(jobs)
 	wg.Wait()
-	return drifted, firstErr
+	if len(unchecked) == 0 {
+		unchecked = nil
+	}
+	return drifted, unchecked, ctx.Err()
 }
 
 // check compares one case's workflow with its row; ok is true on drift.

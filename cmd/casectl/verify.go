@@ -64,8 +64,8 @@ func reconcileCommand(cfg config.Config) *cobra.Command {
 				if err := printReconcile(cmd.OutOrStdout(), rep, asJSON); err != nil {
 					return err
 				}
-				if len(rep.Drifted) > rep.Repaired {
-					return fmt.Errorf("%d cases drifted, %d repaired", len(rep.Drifted), rep.Repaired)
+				if len(rep.Drifted) > rep.Repaired || len(rep.Unchecked) > 0 {
+					return fmt.Errorf("%d cases drifted, %d repaired, %d could not be checked", len(rep.Drifted), rep.Repaired, len(rep.Unchecked))
 				}
 				return nil
 			})
@@ -83,6 +83,9 @@ func printReconcile(out io.Writer, rep reconcile.Report, asJSON bool) error {
 		return json.NewEncoder(out).Encode(rep)
 	}
 	fmt.Fprintf(out, "checked %d cases: %d drifted, %d repaired\n", rep.Checked, len(rep.Drifted), rep.Repaired)
+	for _, id := range slices.Sorted(maps.Keys(rep.Unchecked)) {
+		fmt.Fprintf(out, "could not check %s: %s\n", id, rep.Unchecked[id])
+	}
 	if len(rep.Drifted) == 0 {
 		return nil
 	}
@@ -213,7 +216,10 @@ func verify(ctx context.Context, st *store.Store, rec *reconcile.Reconciler, l *
 	if err != nil {
 		return v, err
 	}
-	v.Drifted = len(rep.Drifted)
+	v.Drifted = len(rep.Drifted) + len(rep.Unchecked)
+	for id, why := range rep.Unchecked {
+		v.problems = append(v.problems, fmt.Sprintf("%s: could not ask its workflow: %s", id, why))
+	}
 	for _, d := range rep.Drifted {
 		v.problems = append(v.problems, fmt.Sprintf("%s: %s (workflow v%d %s, row v%d %s)", d.CaseID, d.Kind, d.WorkflowVersion, d.WorkflowState, d.RowVersion, d.RowState))
 	}
