@@ -45,9 +45,10 @@ swagger-ui:
 	rm -rf $$tmp
 	echo $(SWAGGER_UI_VERSION) > api/docs/VERSION
 
-## generate: regenerate the sqlc query code from store/queries.sql
+## generate: regenerate the sqlc query code from store/queries.sql and api/openapi.json from api/openapi.yaml
 generate: $(BIN)/sqlc
 	$(BIN)/sqlc generate
+	go test ./api/contract -run TestServedJSONMatchesTheYAML -update
 
 build:
 	go build -o $(BIN)/ ./cmd/...

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/api/contract"
 	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/devissuer"
@@ -507,7 +508,7 @@ func TestContractIsServedWithoutAToken(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
 		require.Equal(t, contentType, resp.Header.Get("Content-Type"))
 	}
-	doc, err := api.LoadSpec()
+	doc, err := contract.Load()
 	require.NoError(t, err)
 	var ops []string
 	for path, item := range doc.Paths.Map() {

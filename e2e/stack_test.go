@@ -33,6 +33,7 @@ import (
 
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/api"
+	"github.com/bank/caseservice/api/contract"
 	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/caseops"
@@ -178,7 +179,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s.baseURL = "http://" + ln.Addr().String() + api.Root
-	doc, err := api.LoadSpec()
+	doc, err := contract.Load()
 	require.NoError(t, err)
 	doc.Servers = openapi3.Servers{{URL: s.baseURL}}
 	s.contract, err = gorillamux.NewRouter(doc)
