@@ -37,6 +37,7 @@ type loadOptions struct {
 	callbackIn time.Duration
 	ledgerFile string
 	baseline   string
+	rounds     int
 	workerURL  string
 }
 
@@ -64,8 +65,8 @@ func loadCommand(cfg config.Config) *cobra.Command {
 				return fmt.Errorf("--duration is at most %s", maxLoadDuration)
 			case o.plan.Count > maxLoadCount:
 				return fmt.Errorf("--count is at most %d", maxLoadCount)
-			case o.subjects < 1 || o.retries < 0 || o.sample < 0:
-				return errors.New("--subjects must be positive, --retries and --sample not negative")
+			case o.subjects < 1 || o.retries < 0 || o.sample < 0 || o.rounds < 1 || o.rounds > 10:
+				return errors.New("--subjects must be positive, --rounds 1 to 10, --retries and --sample not negative")
 			case o.baseline != "" && o.baseline != "temporal" && o.baseline != "sql":
 				return fmt.Errorf("--baseline %q: want temporal or sql", o.baseline)
 			}
@@ -96,14 +97,17 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.DurationVar(&o.callbackIn, "callback-in", 2*time.Minute, "how far ahead created callbacks are due")
 	f.StringVar(&o.ledgerFile, "ledger", "", "write every case this run created and the state its last 2xx write set, for casectl verify")
 	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates) or sql (get, list)")
+	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times in turn and report the median ratios (state on the servers grows between phases)")
 	f.StringVar(&o.workerURL, "worker-metrics", "", "worker /metrics URL whose RSS to report as well, e.g. http://127.0.0.1:8081/metrics")
 	return cmd
 }
 
 // loadResult is what --json prints.
 type loadResult struct {
-	Runs   []loadtest.Report  `json:"runs"`
-	Ratios map[string]float64 `json:"ratios,omitempty"`
+	Runs []loadtest.Report `json:"runs"`
+	// Rounds are the API/baseline ratios of each round, Ratios their medians.
+	Rounds []map[string]float64 `json:"rounds,omitempty"`
+	Ratios map[string]float64   `json:"ratios,omitempty"`
 	// RSS are the highest resident set sizes seen during the API run, in MiB.
 	RSS map[string]float64 `json:"rss-mib,omitempty"`
 }
@@ -122,39 +126,33 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 	showProgress := !o.noProgress && isTerminal(progressOut)
 
 	var result loadResult
-	if o.baseline != "" {
-		rec := loadtest.NewRecorder()
-		var do loadtest.Do
-		var cleanup func()
-		switch o.baseline {
-		case "temporal":
-			do, cleanup, err = startTemporalBaseline(ctx, cfg, rec)
-		case "sql":
-			do, cleanup, err = startSQLBaseline(ctx, cfg, m, api.targets, rec)
+	rss := newRSSWatch(map[string]string{"api": metricsURL(o.apiURL), "worker": o.workerURL})
+	for round := 1; round <= o.rounds; round++ {
+		suffix := ""
+		if o.rounds > 1 {
+			suffix = fmt.Sprintf(" (round %d)", round)
 		}
-		if err != nil {
-			return err
+		var base loadtest.Report
+		if o.baseline != "" {
+			if base, err = runBaseline(ctx, cfg, o, m, api.targets, "baseline "+o.baseline+suffix, showProgress, progressOut); err != nil {
+				return err
+			}
+			result.Runs = append(result.Runs, base)
 		}
-		rep, err := runPhase(ctx, "baseline "+o.baseline, o.plan, rec, do, showProgress, progressOut)
-		cleanup()
+		api.rec = loadtest.NewRecorder()
+		stopWatch := rss.watch(ctx)
+		rep, err := runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
+		stopWatch()
 		if err != nil {
 			return err
 		}
 		result.Runs = append(result.Runs, rep)
+		if o.baseline != "" {
+			result.Rounds = append(result.Rounds, ratios(o.baseline, base, rep))
+		}
 	}
-
-	rss := newRSSWatch(map[string]string{"api": metricsURL(o.apiURL), "worker": o.workerURL})
-	stopWatch := rss.watch(ctx)
-	rep, err := runPhase(ctx, "api", o.plan, api.rec, api.do, showProgress, progressOut)
-	stopWatch()
-	if err != nil {
-		return err
-	}
-	result.Runs = append(result.Runs, rep)
 	result.RSS = rss.peaks()
-	if o.baseline != "" {
-		result.Ratios = ratios(o.baseline, result.Runs[0], result.Runs[1])
-	}
+	result.Ratios = medians(result.Rounds)
 	if o.ledgerFile != "" {
 		if err := api.ledger.save(o.ledgerFile); err != nil {
 			return err
@@ -176,6 +174,15 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 			fmt.Fprintf(out, "%s peak RSS during the run: %.1f MiB\n", name, mib)
 		}
 	}
+	if len(result.Rounds) > 1 {
+		for i, r := range result.Rounds {
+			fmt.Fprintf(out, "round %d:\n", i+1)
+			for _, line := range ratioLines(r) {
+				fmt.Fprintln(out, "  "+line)
+			}
+		}
+		fmt.Fprintf(out, "median of %d rounds:\n", len(result.Rounds))
+	}
 	for _, r := range ratioLines(result.Ratios) {
 		fmt.Fprintln(out, r)
 	}
@@ -183,6 +190,25 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 		fmt.Fprintf(out, "ledger of %d cases written to %s\n", api.ledger.size(), o.ledgerFile)
 	}
 	return nil
+}
+
+// runBaseline runs the plan once without the API.
+func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, targets *readTargets, name string, showProgress bool, progressOut io.Writer) (loadtest.Report, error) {
+	rec := loadtest.NewRecorder()
+	var do loadtest.Do
+	var cleanup func()
+	var err error
+	switch o.baseline {
+	case "temporal":
+		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec)
+	case "sql":
+		do, cleanup, err = startSQLBaseline(ctx, cfg, m, targets, rec)
+	}
+	if err != nil {
+		return loadtest.Report{}, err
+	}
+	defer cleanup()
+	return runPhase(ctx, name, o.plan, rec, do, showProgress, progressOut)
 }
 
 func runPhase(ctx context.Context, name string, plan loadtest.Plan, rec *loadtest.Recorder, do loadtest.Do, showProgress bool, progressOut io.Writer) (loadtest.Report, error) {
@@ -315,6 +341,23 @@ func (m mix) pick() string {
 func (m mix) has(op string) bool { return slices.Contains(m.ops, op) }
 
 func (m mix) reads() bool { return m.has("get") || m.has("list") }
+
+// medians are the middle ratios over rounds (the lower middle of an even count).
+func medians(rounds []map[string]float64) map[string]float64 {
+	if len(rounds) == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for key := range rounds[0] {
+		var values []float64
+		for _, r := range rounds {
+			values = append(values, r[key])
+		}
+		slices.Sort(values)
+		out[key] = values[(len(values)-1)/2]
+	}
+	return out
+}
 
 // ratios compare the API run with its baseline: throughput as API/baseline
 // (higher is better), latency as API/baseline (lower is better).

@@ -34,3 +34,9 @@ func TestRatiosCompareLikeOperations(t *testing.T) {
 	require.Equal(t, map[string]float64{"get-throughput": 0.5, "get-p99": 1.5, "list-throughput": 0.8, "list-p99": 1}, ratios("sql", base, api))
 	require.Empty(t, ratios("temporal", base, api), "no creates to compare")
 }
+
+func TestMediansOverRounds(t *testing.T) {
+	got := medians([]map[string]float64{{"create-p99": 1.4}, {"create-p99": 0.9}, {"create-p99": 1.1}})
+	require.Equal(t, map[string]float64{"create-p99": 1.1}, got)
+	require.Nil(t, medians(nil))
+}
