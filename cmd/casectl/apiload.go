@@ -21,10 +21,12 @@ import (
 
 // apiLoad is the state of a load run against the API.
 type apiLoad struct {
-	client     *http.Client
-	base       string
-	tokens     []string
-	runID      string
+	client *http.Client
+	base   string
+	tokens []string
+	runID  string
+	// keyPrefix starts the Idempotency-Key of each request of a phase.
+	keyPrefix  string
 	retries    int
 	callbackIn time.Duration
 	mix        mix
@@ -55,12 +57,19 @@ func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
 	}
 }
 
+// newPhase starts a run of the plan: a fresh recorder, and Idempotency-Keys
+// no earlier phase used (sequence numbers start again at 0).
+func (l *apiLoad) newPhase(round int) {
+	l.rec = loadtest.NewRecorder()
+	l.keyPrefix = fmt.Sprintf("%s-r%d-", l.runID, round)
+}
+
 // do runs one operation of the mix. Writes go only to cases this run created
 // and holds; when there is none to hold, the operation becomes a create.
 func (l *apiLoad) do(ctx context.Context, seq int, scheduled time.Time) {
 	op := l.mix.pick()
 	token := l.tokens[seq%len(l.tokens)]
-	key := l.runID + "-" + strconv.Itoa(seq)
+	key := l.keyPrefix + strconv.Itoa(seq)
 	var o loadtest.Outcome
 	switch op {
 	case "update", "close", "attach":

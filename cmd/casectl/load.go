@@ -139,7 +139,7 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 			}
 			result.Runs = append(result.Runs, base)
 		}
-		api.rec = loadtest.NewRecorder()
+		api.newPhase(round)
 		stopWatch := rss.watch(ctx)
 		rep, err := runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
 		stopWatch()
