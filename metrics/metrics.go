@@ -55,7 +55,13 @@ func (m *API) Replay() { m.replays.Inc() }
 func (m *API) Registry() *prometheus.Registry { return m.registry }
 
 // Handler serves the API's metrics.
-func (m *API) Handler() http.Handler { return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}) }
+func (m *API) Handler() http.Handler { return handler(m.registry) }
+
+// handler serves a registry uncompressed: a scrape is a few KB inside the
+// cluster, and the gzip writers' buffers (~3 MB) weighed on the API's RSS.
+func handler(r *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(r, promhttp.HandlerOpts{DisableCompression: true})
+}
 
 // Worker holds the worker's metrics.
 type Worker struct {
@@ -93,5 +99,5 @@ func (m *Worker) Registry() *prometheus.Registry { return m.registry }
 
 // Handler serves the worker's metrics.
 func (m *Worker) Handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	return handler(m.registry)
 }
