@@ -90,6 +90,9 @@ func idempotency(keys IdempotencyStore, requestTimeout time.Duration, m *metrics
 			}
 			c.Set("Idempotent-Replayed", "true")
 			c.Set(fiber.HeaderContentType, claim.Response.ContentType)
+			if claim.Response.ETag != "" {
+				c.Set(fiber.HeaderETag, claim.Response.ETag)
+			}
 			return c.Status(claim.Response.Status).Send(claim.Response.Body)
 		}
 
@@ -111,6 +114,7 @@ func idempotency(keys IdempotencyStore, requestTimeout time.Duration, m *metrics
 		}
 		err = keys.CompleteIdempotencyKey(ctx, subject, key, store.StoredResponse{
 			Status: status, ContentType: string(c.Response().Header.ContentType()), Body: append([]byte(nil), c.Response().Body()...),
+			ETag: string(c.Response().Header.Peek(fiber.HeaderETag)),
 		})
 		if err != nil {
 			logger.Error("Keeping idempotent answer failed", zap.Error(err), zap.String("request-id", requestID(c)))

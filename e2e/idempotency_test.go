@@ -41,8 +41,13 @@ func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 	id := first["id"].(string)
 	resolve := map[string]any{"state": "Resolved", "resolution": "done"}
 	putKey := map[string]string{"Idempotency-Key": "resolve-1"}
-	require.Equal(t, http.StatusOK, s.callWith(t, "PUT", "/cases/"+id, resolve, putKey))
-	require.Equal(t, http.StatusOK, s.callWith(t, "PUT", "/cases/"+id, resolve, putKey))
+	status, header, _ = s.do(t, "PUT", "/cases/"+id, resolve, putKey)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, `"2"`, header.Get("ETag"))
+	status, header, _ = s.do(t, "PUT", "/cases/"+id, resolve, putKey)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "true", header.Get("Idempotent-Replayed"))
+	require.Equal(t, `"2"`, header.Get("ETag"), "a replay names the version the change made (found by make chaos)")
 	require.Equal(t, map[int64]int{1: 1, 2: 1}, s.historyRows(t, id))
 
 	status, _, _ = s.do(t, "POST", "/complaints", complaint, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)})

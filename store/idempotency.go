@@ -30,6 +30,8 @@ type StoredResponse struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// ETag names the case version a change made; empty for other answers.
+	ETag string
 }
 
 // Claim is the result of claiming a key.
@@ -70,7 +72,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, subject, key string, ha
 		}
 		if row.Status != nil {
 			return Claim{Outcome: Replay, Response: StoredResponse{
-				Status: int(*row.Status), ContentType: value(row.ContentType), Body: row.Response,
+				Status: int(*row.Status), ContentType: value(row.ContentType), Body: row.Response, ETag: value(row.Etag),
 			}}, nil
 		}
 		took, err := s.queries.TakeOverIdempotencyKey(ctx, queries.TakeOverIdempotencyKeyParams{
@@ -101,7 +103,7 @@ func (s *Store) ReserveIdempotentCaseID(ctx context.Context, subject, key, caseI
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, subject, key string, r StoredResponse) error {
 	status := int32(r.Status)
 	return mapError("complete idempotency key", s.queries.CompleteIdempotencyKey(ctx, queries.CompleteIdempotencyKeyParams{
-		Subject: subject, Key: key, Status: &status, ContentType: nullable(r.ContentType), Response: r.Body,
+		Subject: subject, Key: key, Status: &status, ContentType: nullable(r.ContentType), Response: r.Body, Etag: nullable(r.ETag),
 	}))
 }
 

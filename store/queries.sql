@@ -136,7 +136,7 @@ WHERE subject = $1 AND key = $2
 RETURNING case_id;
 
 -- name: CompleteIdempotencyKey :exec
-UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5
+UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5, etag = $6
 WHERE subject = $1 AND key = $2;
 
 -- name: ReleaseIdempotencyKey :exec

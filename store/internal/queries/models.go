@@ -79,6 +79,7 @@ type IdempotencyKey struct {
 	ContentType *string
 	Response    []byte
 	CreatedAt   time.Time
+	Etag        *string
 }
 
 type Outbox struct {

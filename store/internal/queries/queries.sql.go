@@ -31,7 +31,7 @@ func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyK
 }
 
 const completeIdempotencyKey = `-- name: CompleteIdempotencyKey :exec
-UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5
+UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5, etag = $6
 WHERE subject = $1 AND key = $2
 `
 
@@ -41,6 +41,7 @@ type CompleteIdempotencyKeyParams struct {
 	Status      *int32
 	ContentType *string
 	Response    []byte
+	Etag        *string
 }
 
 func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempotencyKeyParams) error {
@@ -50,6 +51,7 @@ func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempo
 		arg.Status,
 		arg.ContentType,
 		arg.Response,
+		arg.Etag,
 	)
 	return err
 }
@@ -213,7 +215,7 @@ func (q *Queries) GetCases(ctx context.Context, caseIds []string) ([]Case, error
 }
 
 const getIdempotencyKey = `-- name: GetIdempotencyKey :one
-SELECT subject, key, request_hash, case_id, status, content_type, response, created_at FROM idempotency_keys WHERE subject = $1 AND key = $2
+SELECT subject, key, request_hash, case_id, status, content_type, response, created_at, etag FROM idempotency_keys WHERE subject = $1 AND key = $2
 `
 
 type GetIdempotencyKeyParams struct {
@@ -233,6 +235,7 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 		&i.ContentType,
 		&i.Response,
 		&i.CreatedAt,
+		&i.Etag,
 	)
 	return i, err
 }
