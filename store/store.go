@@ -51,37 +51,46 @@ func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
 }
 
 // Record writes one version of a case: the current row (only if newer than the
-// stored one) and its history row (only if not already there), in one transaction.
+// stored one) and its history row (only if not already there), atomically in
+// one statement and one round trip.
 func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 	c := entry.Case
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := s.queries.WithTx(tx)
-		if _, err := upsertCase(ctx, q, c); err != nil {
-			return err
-		}
-		_, err := q.InsertHistory(ctx, queries.InsertHistoryParams{
-			CaseID:              c.ID,
-			Version:             c.Version,
-			VersionDate:         c.UpdatedAt,
-			Change:              string(entry.Change),
-			CaseType:            c.Type,
-			UpdatedByID:         nullable(c.UpdatedByID),
-			UpdatedByName:       nullable(c.UpdatedByName),
-			CustomerID:          c.CustomerID,
-			CustomerName:        nullable(c.CustomerName),
-			CustomerIdentNum:    nullable(c.CustomerIdentNum),
-			RegistrationDate:    c.RegisteredAt,
-			State:               string(c.State),
-			Resolution:          nullable(c.Resolution),
-			Importance:          c.Importance,
-			Details:             nullable(c.Details),
-			ArrangementNum:      nullable(c.ArrangementNum),
-			CallbackRequestTime: c.CallbackAt,
-			CallbackStatus:      nullable(string(c.CallbackStatus)),
-			Escalated:           c.Escalated,
-			Note:                nullable(entry.Note),
-		})
-		return err
+	attachments, err := json.Marshal(nonNil(c.Attachments))
+	if err != nil {
+		return fmt.Errorf("encode attachments: %w", err)
+	}
+	_, err = s.queries.RecordCase(ctx, queries.RecordCaseParams{
+		CaseID:               c.ID,
+		CaseClass:            string(c.Class),
+		CaseType:             c.Type,
+		RegisteredByID:       nullable(c.RegisteredByID),
+		RegisteredByName:     nullable(c.RegisteredByName),
+		UpdatedByID:          nullable(c.UpdatedByID),
+		UpdatedByName:        nullable(c.UpdatedByName),
+		CustomerID:           c.CustomerID,
+		CustomerName:         nullable(c.CustomerName),
+		CustomerIdentNum:     nullable(c.CustomerIdentNum),
+		RegistrationDate:     c.RegisteredAt,
+		State:                string(c.State),
+		Resolution:           nullable(c.Resolution),
+		Importance:           c.Importance,
+		Details:              nullable(c.Details),
+		ArrangementNum:       nullable(c.ArrangementNum),
+		CommReason:           nullable(c.CommReason),
+		CommReplyAddress:     nullable(c.CommReplyAddress),
+		CommReplyAddressCode: nullable(c.CommReplyAddressCode),
+		CommType:             nullable(c.CommType),
+		RelCaseID:            nullable(c.RelCaseID),
+		CallbackRequestTime:  c.CallbackAt,
+		Categorry:            nullable(c.Categorry),
+		Attachments:          attachments,
+		Version:              c.Version,
+		VersionDate:          c.UpdatedAt,
+		CallbackStatus:       nullable(string(c.CallbackStatus)),
+		Escalated:            c.Escalated,
+		ResolveBy:            c.ResolveBy,
+		Change:               string(entry.Change),
+		Note:                 nullable(entry.Note),
 	})
 	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
 }

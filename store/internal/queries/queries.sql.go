@@ -284,70 +284,6 @@ func (q *Queries) HistoryShapes(ctx context.Context, caseIds []string) ([]Histor
 	return items, nil
 }
 
-const insertHistory = `-- name: InsertHistory :execrows
-INSERT INTO case_history (
-    case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
-    customer_id, customer_name, customer_ident_num, registration_date, state,
-    resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
-)
-ON CONFLICT (case_id, version) DO NOTHING
-`
-
-type InsertHistoryParams struct {
-	CaseID              string
-	Version             int64
-	VersionDate         time.Time
-	Change              string
-	CaseType            string
-	UpdatedByID         *string
-	UpdatedByName       *string
-	CustomerID          string
-	CustomerName        *string
-	CustomerIdentNum    *string
-	RegistrationDate    time.Time
-	State               string
-	Resolution          *string
-	Importance          string
-	Details             *string
-	ArrangementNum      *string
-	CallbackRequestTime *time.Time
-	CallbackStatus      *string
-	Escalated           bool
-	Note                *string
-}
-
-func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertHistory,
-		arg.CaseID,
-		arg.Version,
-		arg.VersionDate,
-		arg.Change,
-		arg.CaseType,
-		arg.UpdatedByID,
-		arg.UpdatedByName,
-		arg.CustomerID,
-		arg.CustomerName,
-		arg.CustomerIdentNum,
-		arg.RegistrationDate,
-		arg.State,
-		arg.Resolution,
-		arg.Importance,
-		arg.Details,
-		arg.ArrangementNum,
-		arg.CallbackRequestTime,
-		arg.CallbackStatus,
-		arg.Escalated,
-		arg.Note,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const insertOutbox = `-- name: InsertOutbox :execrows
 INSERT INTO outbox (idempotency_key, kind, case_id, payload)
 VALUES ($1, $2, $3, $4)
@@ -748,6 +684,123 @@ func (q *Queries) OutboxTimes(ctx context.Context, keys []string) ([]OutboxTimes
 	return items, nil
 }
 
+const recordCase = `-- name: RecordCase :execrows
+WITH current_row AS (
+    INSERT INTO cases (
+        case_id, case_class, case_type, registered_by_id, registered_by_name,
+        updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num,
+        registration_date, state, resolution, importance, details, arrangement_num,
+        comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
+        callback_request_time, categorry, attachments, version, updated_at,
+        callback_status, escalated, resolve_by
+    ) VALUES (
+        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29
+    )
+    ON CONFLICT (case_id) DO UPDATE SET
+        case_type = EXCLUDED.case_type,
+        updated_by_id = EXCLUDED.updated_by_id,
+        updated_by_name = EXCLUDED.updated_by_name,
+        state = EXCLUDED.state,
+        resolution = EXCLUDED.resolution,
+        attachments = EXCLUDED.attachments,
+        callback_request_time = EXCLUDED.callback_request_time,
+        callback_status = EXCLUDED.callback_status,
+        escalated = EXCLUDED.escalated,
+        resolve_by = EXCLUDED.resolve_by,
+        version = EXCLUDED.version,
+        updated_at = EXCLUDED.updated_at
+    WHERE cases.version < EXCLUDED.version
+)
+INSERT INTO case_history (
+    case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
+    customer_id, customer_name, customer_ident_num, registration_date, state,
+    resolution, importance, details, arrangement_num,
+    callback_request_time, callback_status, escalated, note
+) VALUES (
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31
+)
+ON CONFLICT (case_id, version) DO NOTHING
+`
+
+type RecordCaseParams struct {
+	CaseID               string
+	CaseClass            string
+	CaseType             string
+	RegisteredByID       *string
+	RegisteredByName     *string
+	UpdatedByID          *string
+	UpdatedByName        *string
+	CustomerID           string
+	CustomerName         *string
+	CustomerIdentNum     *string
+	RegistrationDate     time.Time
+	State                string
+	Resolution           *string
+	Importance           string
+	Details              *string
+	ArrangementNum       *string
+	CommReason           *string
+	CommReplyAddress     *string
+	CommReplyAddressCode *string
+	CommType             *string
+	RelCaseID            *string
+	CallbackRequestTime  *time.Time
+	Categorry            *string
+	Attachments          []byte
+	Version              int64
+	VersionDate          time.Time
+	CallbackStatus       *string
+	Escalated            bool
+	ResolveBy            *time.Time
+	Change               string
+	Note                 *string
+}
+
+// One version of a case in one statement, so one round trip and atomic: the
+// current row only if it is newer than the stored one (a retried or late
+// write of an older snapshot changes nothing), and the history row only if
+// it is not there yet. The history row reuses the case's parameters.
+func (q *Queries) RecordCase(ctx context.Context, arg RecordCaseParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordCase,
+		arg.CaseID,
+		arg.CaseClass,
+		arg.CaseType,
+		arg.RegisteredByID,
+		arg.RegisteredByName,
+		arg.UpdatedByID,
+		arg.UpdatedByName,
+		arg.CustomerID,
+		arg.CustomerName,
+		arg.CustomerIdentNum,
+		arg.RegistrationDate,
+		arg.State,
+		arg.Resolution,
+		arg.Importance,
+		arg.Details,
+		arg.ArrangementNum,
+		arg.CommReason,
+		arg.CommReplyAddress,
+		arg.CommReplyAddressCode,
+		arg.CommType,
+		arg.RelCaseID,
+		arg.CallbackRequestTime,
+		arg.Categorry,
+		arg.Attachments,
+		arg.Version,
+		arg.VersionDate,
+		arg.CallbackStatus,
+		arg.Escalated,
+		arg.ResolveBy,
+		arg.Change,
+		arg.Note,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const releaseIdempotencyKey = `-- name: ReleaseIdempotencyKey :exec
 DELETE FROM idempotency_keys WHERE subject = $1 AND key = $2 AND status IS NULL
 `
@@ -894,8 +947,7 @@ type UpsertCaseParams struct {
 	ResolveBy            *time.Time
 }
 
-// Replaces the row only with a newer version, so a retried or late write of an
-// older snapshot changes nothing.
+// The current row alone, only by a newer version (the reconciler's repair).
 func (q *Queries) UpsertCase(ctx context.Context, arg UpsertCaseParams) (int64, error) {
 	result, err := q.db.Exec(ctx, upsertCase,
 		arg.CaseID,
