@@ -11,11 +11,13 @@ import (
 
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/reconcile"
+	"github.com/bank/caseservice/store"
 )
 
 // TestReconcileFindsAndRepairsDrift restores "a backup" under running cases:
-// one row behind its workflow, one row gone, one row ahead. The reconciler
-// reports each, repairs the first two from the workflow and leaves the third.
+// one row behind its workflow, one row gone with its last history row, one
+// row ahead. The reconciler reports each, repairs the first two from the
+// workflow (history row included) and leaves the third.
 func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	ctx := context.Background()
@@ -46,6 +48,8 @@ func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.pool.Exec(ctx, "DELETE FROM cases WHERE case_id = $1", ids[1])
 	require.NoError(t, err)
+	_, err = s.pool.Exec(ctx, "DELETE FROM case_history WHERE case_id = $1", ids[1])
+	require.NoError(t, err)
 	_, err = s.pool.Exec(ctx, "UPDATE cases SET version = 9 WHERE case_id = $1", ids[2])
 	require.NoError(t, err)
 
@@ -71,6 +75,11 @@ func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 	require.Equal(t, casefile.StateResolved, restored[ids[0]].State)
 	require.EqualValues(t, 2, restored[ids[0]].Version)
 	require.Equal(t, "C-2", restored[ids[1]].CustomerID)
+	require.Equal(t, map[int64]int{1: 1}, s.historyRows(t, ids[1]), "the lost history row is written back")
+	entries, err := s.store.History(ctx, ids[1], store.Page{Number: 1, Size: 10})
+	require.NoError(t, err)
+	require.Equal(t, casefile.ChangeRegistered, entries.Entries[0].Change)
+	require.Equal(t, map[int64]int{1: 1, 2: 1}, s.historyRows(t, ids[0]), "existing history rows are left alone")
 
 	rep, err = rec.Reconcile(ctx, ids, reconcile.Options{Concurrency: 2})
 	require.NoError(t, err)

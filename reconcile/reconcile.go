@@ -58,7 +58,8 @@ func New(temporal client.Client, store *store.Store, namespace string) *Reconcil
 
 // Options shape a reconciliation.
 type Options struct {
-	// Repair writes the workflow's snapshot over a row that is missing or behind.
+	// Repair writes the workflow's snapshot over a row that is missing or
+	// behind, with its history row if that is missing too.
 	Repair bool
 	// Settle is how long to wait before checking a drifted case again: a
 	// change whose activity is in flight is not drift.
@@ -134,16 +135,38 @@ func (r *Reconciler) Reconcile(ctx context.Context, ids []string, o Options) (Re
 		if d.Workflow == nil || (d.Kind != RowMissing && d.Kind != RowBehind) {
 			continue
 		}
-		written, err := r.store.RestoreCase(ctx, *d.Workflow)
+		entry, err := r.latestEntry(ctx, *d.Workflow)
 		if err != nil {
 			return rep, err
 		}
-		if written {
-			rep.Drifted[i].Repaired = true
-			rep.Repaired++
+		// The same write the workflow's record activity makes: the row only
+		// by a newer version, the history row only if it is missing.
+		if err := r.store.Record(ctx, entry); err != nil {
+			return rep, err
 		}
+		rep.Drifted[i].Repaired = true
+		rep.Repaired++
 	}
 	return rep, nil
+}
+
+// latestEntry is the history entry of the version a workflow holds: its
+// snapshot, with the change and note its history query lists for that version.
+func (r *Reconciler) latestEntry(ctx context.Context, c casefile.Case) (casefile.HistoryEntry, error) {
+	value, err := r.temporal.QueryWorkflow(ctx, workflows.CaseWorkflowID(c.ID), "", workflows.QueryHistory)
+	if err != nil {
+		return casefile.HistoryEntry{}, fmt.Errorf("query history of %s: %w", c.ID, err)
+	}
+	var recent []workflows.ChangeSummary
+	if err := value.Get(&recent); err != nil {
+		return casefile.HistoryEntry{}, fmt.Errorf("decode history of %s: %w", c.ID, err)
+	}
+	for _, change := range recent {
+		if change.Version == c.Version {
+			return casefile.HistoryEntry{Case: c, Change: change.Change, Note: change.Note}, nil
+		}
+	}
+	return casefile.HistoryEntry{}, fmt.Errorf("workflow of %s lists no change for its version %d", c.ID, c.Version)
 }
 
 // checkAll checks cases against their workflows. A workflow that cannot be

@@ -46,34 +46,6 @@ INSERT INTO case_history (
 )
 ON CONFLICT (case_id, version) DO NOTHING;
 
--- name: UpsertCase :execrows
--- The current row alone, only by a newer version (the reconciler's repair).
-INSERT INTO cases (
-    case_id, case_class, case_type, registered_by_id, registered_by_name,
-    updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num,
-    registration_date, state, resolution, importance, details, arrangement_num,
-    comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
-    callback_request_time, categorry, attachments, version, updated_at,
-    callback_status, escalated, resolve_by
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29
-)
-ON CONFLICT (case_id) DO UPDATE SET
-    case_type = EXCLUDED.case_type,
-    updated_by_id = EXCLUDED.updated_by_id,
-    updated_by_name = EXCLUDED.updated_by_name,
-    state = EXCLUDED.state,
-    resolution = EXCLUDED.resolution,
-    attachments = EXCLUDED.attachments,
-    callback_request_time = EXCLUDED.callback_request_time,
-    callback_status = EXCLUDED.callback_status,
-    escalated = EXCLUDED.escalated,
-    resolve_by = EXCLUDED.resolve_by,
-    version = EXCLUDED.version,
-    updated_at = EXCLUDED.updated_at
-WHERE cases.version < EXCLUDED.version;
-
 -- name: ListHistory :many
 SELECT sqlc.embed(case_history), count(*) OVER () AS total_count
 FROM case_history

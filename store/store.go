@@ -95,55 +95,6 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
 }
 
-// RestoreCase writes a case's current row from a snapshot the workflow holds,
-// only if it is newer than the stored row, and says whether it was written.
-// It is the reconciler's repair; history rows stay the activities' job.
-func (s *Store) RestoreCase(ctx context.Context, c casefile.Case) (bool, error) {
-	n, err := upsertCase(ctx, s.queries, c)
-	if err != nil {
-		return false, mapError("restore case "+c.ID, err)
-	}
-	return n == 1, nil
-}
-
-func upsertCase(ctx context.Context, q *queries.Queries, c casefile.Case) (int64, error) {
-	attachments, err := json.Marshal(nonNil(c.Attachments))
-	if err != nil {
-		return 0, fmt.Errorf("encode attachments: %w", err)
-	}
-	return q.UpsertCase(ctx, queries.UpsertCaseParams{
-		CaseID:               c.ID,
-		CaseClass:            string(c.Class),
-		CaseType:             c.Type,
-		RegisteredByID:       nullable(c.RegisteredByID),
-		RegisteredByName:     nullable(c.RegisteredByName),
-		UpdatedByID:          nullable(c.UpdatedByID),
-		UpdatedByName:        nullable(c.UpdatedByName),
-		CustomerID:           c.CustomerID,
-		CustomerName:         nullable(c.CustomerName),
-		CustomerIdentNum:     nullable(c.CustomerIdentNum),
-		RegistrationDate:     c.RegisteredAt,
-		State:                string(c.State),
-		Resolution:           nullable(c.Resolution),
-		Importance:           c.Importance,
-		Details:              nullable(c.Details),
-		ArrangementNum:       nullable(c.ArrangementNum),
-		CommReason:           nullable(c.CommReason),
-		CommReplyAddress:     nullable(c.CommReplyAddress),
-		CommReplyAddressCode: nullable(c.CommReplyAddressCode),
-		CommType:             nullable(c.CommType),
-		RelCaseID:            nullable(c.RelCaseID),
-		CallbackRequestTime:  c.CallbackAt,
-		Categorry:            nullable(c.Categorry),
-		Attachments:          attachments,
-		Version:              c.Version,
-		UpdatedAt:            c.UpdatedAt,
-		CallbackStatus:       nullable(string(c.CallbackStatus)),
-		Escalated:            c.Escalated,
-		ResolveBy:            c.ResolveBy,
-	})
-}
-
 // Page selects a 1-based page of a listing.
 type Page struct {
 	Number int

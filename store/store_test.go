@@ -232,20 +232,14 @@ func TestListTotalsStayExact(t *testing.T) {
 	require.Zero(t, counters)
 }
 
-func TestRestoreCaseOnlyMovesForward(t *testing.T) {
+func TestCasesByIDAndHistoryShapes(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	c := registered("WI0000000007", "C7", t0)
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
-
-	ahead := c
-	ahead.State, ahead.Version = casefile.StateResolved, 3
-	written, err := s.RestoreCase(ctx, ahead)
-	require.NoError(t, err)
-	require.True(t, written)
-	written, err = s.RestoreCase(ctx, c)
-	require.NoError(t, err)
-	require.False(t, written, "an older snapshot never replaces a newer row")
+	resolved := c
+	resolved.State, resolved.Version = casefile.StateResolved, 3
+	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: resolved, Change: casefile.ChangeResolved}))
 
 	rows, err := s.CasesByID(ctx, []string{c.ID, "WI0000000404"})
 	require.NoError(t, err)
@@ -254,7 +248,7 @@ func TestRestoreCaseOnlyMovesForward(t *testing.T) {
 
 	shapes, err := s.HistoryShapes(ctx, []string{c.ID})
 	require.NoError(t, err)
-	require.Equal(t, store.HistoryShape{Rows: 1, Versions: 1, First: 1, Last: 1}, shapes[c.ID])
-	require.True(t, shapes[c.ID].Gapless())
-	require.False(t, store.HistoryShape{Rows: 2, Versions: 2, First: 1, Last: 3}.Gapless())
+	require.Equal(t, store.HistoryShape{Rows: 2, Versions: 2, First: 1, Last: 3}, shapes[c.ID])
+	require.False(t, shapes[c.ID].Gapless(), "version 2 is missing")
+	require.True(t, store.HistoryShape{Rows: 3, Versions: 3, First: 1, Last: 3}.Gapless())
 }

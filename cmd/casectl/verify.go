@@ -45,7 +45,8 @@ func reconcileCommand(cfg config.Config) *cobra.Command {
 		Short: "Compare every running case workflow (or the cases named) with its Postgres row; --repair restores rows that fell behind",
 		Long: "The workflow owns a case's state; its activities write the row. A row missing or behind its\n" +
 			"workflow (a lost write, a restored database) is drift that --repair fixes by writing the\n" +
-			"workflow's snapshot. A row ahead of its workflow (a reset workflow) is reported, not changed.\n" +
+			"workflow's snapshot as its record activity would, with the history row of that version if it\n" +
+			"is missing. A row ahead of its workflow (a reset workflow) is reported, not changed.\n" +
 			"Drift is checked twice, --settle apart, so a write in flight is not counted. Exits 1 while\n" +
 			"unrepaired drift remains.",
 		RunE: func(cmd *cobra.Command, args []string) error {
