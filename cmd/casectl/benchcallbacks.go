@@ -17,6 +17,7 @@ import (
 
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/loadtest"
 	"github.com/bank/caseservice/store"
 )
 
@@ -78,43 +79,34 @@ func benchCallbacks(ctx context.Context, cfg config.Config, o benchOptions, out 
 	start := time.Now().Add(o.lead).Truncate(time.Millisecond)
 	requested := make(map[string]time.Time, o.count) // idempotency key -> requested time
 	var mu sync.Mutex
-	jobs := make(chan int)
-	errs := make(chan error, o.concurrency)
-	var wg sync.WaitGroup
+	var failed error
+	creating, stopCreating := context.WithCancel(ctx)
+	defer stopCreating()
 	client := &http.Client{Timeout: 30 * time.Second}
-	for range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				at := start.Add(time.Duration(int64(o.within) * int64(i) / int64(o.count)))
-				id, err := createCallback(ctx, client, o.apiURL, token, at)
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				requested[id+"/callback/1"] = at
-				mu.Unlock()
-			}
-		}()
-	}
 	created := time.Now()
-	for i := range o.count {
-		select {
-		case jobs <- i:
-		case err := <-errs:
-			close(jobs)
-			wg.Wait()
-			return err
+	_, err = loadtest.Run(creating, loadtest.Plan{Concurrency: o.concurrency, Count: o.count}, func(ctx context.Context, i int, _ time.Time) {
+		at := start.Add(time.Duration(int64(o.within) * int64(i) / int64(o.count)))
+		id, err := createCallback(ctx, client, o.apiURL, token, at)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			// The first failure ends the run; creates it cut short fail after it.
+			if failed == nil {
+				failed = err
+				stopCreating()
+			}
+			return
 		}
+		requested[id+"/callback/1"] = at
+	})
+	if err == nil {
+		err = failed
 	}
-	close(jobs)
-	wg.Wait()
-	select {
-	case err := <-errs:
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		return err
-	default:
 	}
 	fmt.Fprintf(out, "created %d callbacks in %s; due from %s over %s\n", o.count, time.Since(created).Round(time.Millisecond),
 		start.Format(time.RFC3339), o.within)
