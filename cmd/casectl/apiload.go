@@ -77,25 +77,22 @@ func (l *apiLoad) do(ctx context.Context, seq int, scheduled time.Time) {
 	var o loadtest.Outcome
 	switch op {
 	case "update", "close", "attach":
-		id, c := l.open.take()
-		if id == "" {
+		if id, c := l.open.take(); id != "" {
+			if op == "attach" && c.Attachments >= casefile.MaxAttachments-1 {
+				op = "update"
+			}
+			o = l.change(ctx, op, id, c, seq, token, key)
+		} else {
 			op = "create"
-			o = l.create(ctx, seq, token, key)
-			break
 		}
-		if op == "attach" && c.Attachments >= casefile.MaxAttachments-1 {
-			op = "update"
-		}
-		o = l.change(ctx, op, id, c, seq, token, key)
 	case "get", "list":
-		t, ok := l.targets.pick()
-		if !ok {
+		if t, ok := l.targets.pick(); ok {
+			o = l.read(ctx, op, t, token)
+		} else {
 			op = "create"
-			o = l.create(ctx, seq, token, key)
-			break
 		}
-		o = l.read(ctx, op, t, token)
-	default:
+	}
+	if op == "create" {
 		o = l.create(ctx, seq, token, key)
 	}
 	l.rec.Record(op, time.Since(scheduled), o)
@@ -380,10 +377,4 @@ func (t *readTargets) pick() (readTarget, bool) {
 		return readTarget{}, false
 	}
 	return t.list[rand.IntN(len(t.list))], true
-}
-
-func (t *readTargets) all() []readTarget {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]readTarget(nil), t.list...)
 }

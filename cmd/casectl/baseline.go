@@ -121,7 +121,7 @@ func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *re
 	if !m.reads() {
 		return nil, nil, errors.New("--baseline sql needs get or list in --mix")
 	}
-	if len(targets.all()) == 0 {
+	if _, ok := targets.pick(); !ok {
 		return nil, nil, errors.New("--baseline sql found no cases to read; seed some (casectl seed)")
 	}
 	// The same pool size as the API's.

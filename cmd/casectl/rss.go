@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -97,9 +98,5 @@ func (w *rssWatch) peaks() map[string]float64 {
 	if len(w.peak) == 0 {
 		return nil
 	}
-	out := make(map[string]float64, len(w.peak))
-	for k, v := range w.peak {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(w.peak)
 }

@@ -21,20 +21,16 @@ import (
 	"github.com/bank/caseservice/temporalclient"
 )
 
-// withReconciler opens Postgres and Temporal for fn.
+// withReconciler opens Postgres (as withStore) and Temporal for fn.
 func withReconciler(ctx context.Context, cfg config.Config, fn func(*store.Store, *reconcile.Reconciler) error) error {
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, 4, nil)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: zap.NewNop()})
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	st := store.New(pool)
-	return fn(st, reconcile.New(tc, st, cfg.Temporal.Namespace))
+	return withStore(ctx, cfg, func(st *store.Store) error {
+		tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: zap.NewNop()})
+		if err != nil {
+			return err
+		}
+		defer tc.Close()
+		return fn(st, reconcile.New(tc, st, cfg.Temporal.Namespace))
+	}, false, io.Discard)
 }
 
 func reconcileCommand(cfg config.Config) *cobra.Command {
