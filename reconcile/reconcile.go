@@ -22,14 +22,17 @@ import (
 
 // Kinds of drift.
 const (
-	RowMissing    = "row missing"
-	RowBehind     = "row behind workflow"
-	RowAhead      = "row ahead of workflow"
-	StateDiffers  = "state differs at the same version"
-	NoWorkflow    = "no workflow"
-	RowNotClosed  = "workflow finished, row not closed"
-	queryDeadline = 30 * time.Second
+	RowMissing   = "row missing"
+	RowBehind    = "row behind workflow"
+	RowAhead     = "row ahead of workflow"
+	StateDiffers = "state differs at the same version"
+	NoWorkflow   = "no workflow"
+	RowNotClosed = "workflow finished, row not closed"
 )
+
+// queryDeadline bounds asking one workflow; one that replays a long history
+// on a busy worker can take seconds.
+const queryDeadline = 30 * time.Second
 
 // Drift is a case whose row does not match its workflow.
 type Drift struct {
