@@ -146,17 +146,15 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		return d
 	}
-	integer := func(key, def string) int {
+	// integer reads a whole number no smaller than least (0 or 1).
+	integer := func(key, def string, least int) int {
 		n, err := strconv.Atoi(env(key, def))
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive integer", key))
-		}
-		return n
-	}
-	count := func(key, def string) int {
-		n, err := strconv.Atoi(env(key, def))
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s: want 0 or a positive integer", key))
+		if err != nil || n < least {
+			want := "a positive integer"
+			if least == 0 {
+				want = "0 or a positive integer"
+			}
+			errs = append(errs, fmt.Errorf("%s: want %s", key, want))
 		}
 		return n
 	}
@@ -169,7 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		DatabaseURL:      env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cases"),
-		DatabaseMaxConns: int32(integer("DATABASE_MAX_CONNS", "16")),
+		DatabaseMaxConns: int32(integer("DATABASE_MAX_CONNS", "16", 1)),
 		Temporal: Temporal{
 			Address:       env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 			Namespace:     env("TEMPORAL_NAMESPACE", "default"),
@@ -183,9 +181,9 @@ func Load(getenv func(string) string) (Config, error) {
 		WorkerHTTPAddr: env("WORKER_HTTP_ADDR", "127.0.0.1:8081"),
 		PprofAddr:      getenv("PPROF_ADDR"),
 		// About 100 KB per cached case (measured, docs/BENCHMARKS.md).
-		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000"),
+		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000", 1),
 		RequestTimeout:  duration("REQUEST_TIMEOUT", "30s"),
-		RateLimit:       integer("RATE_LIMIT", "600"),
+		RateLimit:       integer("RATE_LIMIT", "600", 1),
 		RateWindow:      duration("RATE_WINDOW", "1m"),
 		CORSOrigins:     getenv("CORS_ALLOW_ORIGINS"),
 		Auth: Auth{
@@ -196,7 +194,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Algorithms:    strings.Split(env("AUTH_ALGORITHMS", "RS256,ES256,PS256"), ","),
 			Leeway:        duration("AUTH_LEEWAY", "30s"),
 			KeyRefreshMin: duration("AUTH_JWKS_REFRESH_MIN", "1m"),
-			CacheSize:     count("AUTH_CACHE_SIZE", "10000"),
+			CacheSize:     integer("AUTH_CACHE_SIZE", "10000", 0),
 			CacheMaxAge:   duration("AUTH_CACHE_MAX_AGE", "5m"),
 		},
 		Lifecycle: Lifecycle{
@@ -209,7 +207,7 @@ func Load(getenv func(string) string) (Config, error) {
 			},
 			CallbackMaxRetry: duration("CASE_CALLBACK_MAX_RETRY", "1h"),
 			NoticeMaxRetry:   duration("CASE_NOTICE_MAX_RETRY", "24h"),
-			MaxHistoryEvents: integer("CASE_MAX_HISTORY_EVENTS", "10000"),
+			MaxHistoryEvents: integer("CASE_MAX_HISTORY_EVENTS", "10000", 1),
 		},
 		Delivery: Delivery{
 			Callback:   Webhook{URL: getenv("CASE_CALLBACK_WEBHOOK_URL"), Secret: getenv("CASE_CALLBACK_WEBHOOK_SECRET")},
@@ -217,7 +215,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Notice:     Webhook{URL: getenv("CASE_NOTICE_WEBHOOK_URL"), Secret: getenv("CASE_NOTICE_WEBHOOK_SECRET")},
 			SMTP: SMTP{
 				Host:     getenv("CASE_SMTP_HOST"),
-				Port:     integer("CASE_SMTP_PORT", "587"),
+				Port:     integer("CASE_SMTP_PORT", "587", 1),
 				From:     env("CASE_SMTP_FROM", "cases@bank.example"),
 				Username: getenv("CASE_SMTP_USERNAME"),
 				Password: getenv("CASE_SMTP_PASSWORD"),

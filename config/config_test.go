@@ -60,3 +60,12 @@ func TestTemporalCloudAPIKeyImpliesTLS(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, cfg.Temporal.TLS())
 }
+
+func TestCountsAndSizesHaveTheirFloor(t *testing.T) {
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "AUTH_CACHE_SIZE": "0"}))
+	require.NoError(t, err)
+	require.Zero(t, cfg.Auth.CacheSize, "0 turns the token cache off")
+	_, err = config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "AUTH_CACHE_SIZE": "-1", "WORKER_CACHE_SIZE": "0"}))
+	require.ErrorContains(t, err, "AUTH_CACHE_SIZE: want 0 or a positive integer")
+	require.ErrorContains(t, err, "WORKER_CACHE_SIZE: want a positive integer")
+}
