@@ -81,6 +81,22 @@ func TestDurationBoundsTheRun(t *testing.T) {
 	}
 }
 
+func TestOpenLoopBehindScheduleStopsAtTheDuration(t *testing.T) {
+	// 1,000/s for 100 ms is 100 arrivals, but one slot that takes 20 ms each
+	// serves only about 5 of them in that time.
+	var started atomic.Int64
+	elapsed, err := Run(context.Background(), Plan{Concurrency: 1, Rate: 1000, Duration: 100 * time.Millisecond}, func(context.Context, int, time.Time) {
+		started.Add(1)
+		time.Sleep(20 * time.Millisecond)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed > 300*time.Millisecond || started.Load() > 10 {
+		t.Fatalf("run took %s and started %d operations, want about 100ms and 5", elapsed, started.Load())
+	}
+}
+
 func TestUnboundedPlanIsRefused(t *testing.T) {
 	if _, err := Run(context.Background(), Plan{Concurrency: 1}, nil); err == nil {
 		t.Fatal("a plan without duration or count ran")

@@ -99,6 +99,12 @@ func openLoop(ctx context.Context, plan Plan, start time.Time, more func(int, ti
 			return
 		case slots <- struct{}{}:
 		}
+		// A server that falls behind must not stretch the run past its
+		// duration: arrivals still waiting for a slot then are not started.
+		if !more(seq, time.Now()) {
+			<-slots
+			return
+		}
 		wg.Go(func() {
 			defer func() { <-slots }()
 			do(ctx, seq, due)
