@@ -35,8 +35,10 @@ type Options struct {
 	Verifier *auth.Verifier
 	// Idempotency keeps Idempotency-Key answers; nil turns the header off
 	// (handler tests only).
-	Idempotency    IdempotencyStore
-	Logger         *zap.Logger
+	Idempotency IdempotencyStore
+	Logger      *zap.Logger
+	// AccessLog takes the line per request; Logger if nil.
+	AccessLog      *zap.Logger
 	RequestTimeout time.Duration
 	// Now is the clock used to judge callback times; time.Now if nil.
 	Now func() time.Time
@@ -59,6 +61,9 @@ func New(opts Options) *fiber.App {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.AccessLog == nil {
+		opts.AccessLog = opts.Logger
+	}
 	handleError := errorHandler(opts.Logger)
 	app := fiber.New(fiber.Config{
 		AppName:               "case-api",
@@ -70,7 +75,7 @@ func New(opts Options) *fiber.App {
 		DisableStartupMessage: true,
 	})
 	app.Use(requestid.New())
-	app.Use(accessLog(opts.Logger, opts.Metrics, handleError))
+	app.Use(accessLog(opts.AccessLog, opts.Metrics, handleError))
 	app.Use(recover.New())
 	app.Use(helmet.New(helmet.Config{ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'"}))
 	if opts.CORSOrigins != "" {

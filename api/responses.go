@@ -13,9 +13,13 @@ type timestamp time.Time
 
 const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
 
-func (t timestamp) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
+// AppendText lets the JSON encoder quote the time into its own buffer; a
+// MarshalJSON result is allocated and then validated again by the encoder.
+func (t timestamp) AppendText(b []byte) ([]byte, error) {
+	return time.Time(t).UTC().AppendFormat(b, timestampLayout), nil
 }
+
+func (t timestamp) MarshalText() ([]byte, error) { return t.AppendText(nil) }
 
 func timestampOf(t *time.Time) *timestamp {
 	if t == nil {

@@ -150,7 +150,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(tc.Close)
 	pool, databaseURL := pgtest.New(t)
 	if opts.tracer != nil {
-		pool, err = store.Connect(context.Background(), databaseURL, 8, tracing.SQL{Tracer: opts.tracer.Tracer("postgres")})
+		pool, err = store.Connect(context.Background(), databaseURL, 8, tracing.SQL(opts.tracer))
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 	}

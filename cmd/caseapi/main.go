@@ -46,6 +46,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
+	accessLog, flushAccessLog, err := logging.Access(cfg.LogLevel, cfg.LogDevelopment)
+	if err != nil {
+		return err
+	}
+	defer flushAccessLog() //nolint:errcheck // nothing to do if stderr is gone
 
 	keys, err := tokenKeys(ctx, cfg.Auth, logger)
 	if err != nil {
@@ -56,7 +61,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer flushTraces(context.Background()) //nolint:errcheck // best effort at exit
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL{Tracer: tp.Tracer("postgres")})
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL(tp))
 	if err != nil {
 		return err
 	}
@@ -84,6 +89,7 @@ func run(ctx context.Context) error {
 			CacheSize: cfg.Auth.CacheSize, CacheMaxAge: cfg.Auth.CacheMaxAge,
 		}),
 		Logger:         logger,
+		AccessLog:      accessLog,
 		RequestTimeout: cfg.RequestTimeout,
 	})
 	profiling.Serve(ctx, cfg.PprofAddr, logger)

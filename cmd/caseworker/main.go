@@ -52,7 +52,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer flushTraces(context.Background()) //nolint:errcheck // best effort at exit
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL{Tracer: tp.Tracer("postgres")})
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL(tp))
 	if err != nil {
 		return err
 	}
