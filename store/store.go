@@ -156,7 +156,7 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 			State:      nullable(string(filter.State)),
 			CaseType:   nullable(filter.CaseType),
 			PageLimit:  int32(page.Size),
-			PageOffset: int32(page.offset()),
+			PageOffset: int64(page.offset()),
 		}))
 	} else {
 		rows, err = listed(s.queries.ListCases(ctx, queries.ListCasesParams{
