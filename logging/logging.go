@@ -4,7 +4,7 @@ package logging
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -26,13 +26,13 @@ func New(level string, development bool) (*zap.Logger, error) {
 	return cfg.Build()
 }
 
-// Access returns the logger for the API's line per request, and how to flush
-// it at exit. Unlike New's, it is never sampled, so that every request is
+// Access returns the logger for the API's line per request to w, and how to
+// flush it at exit. Unlike New's, it is never sampled, so that every request is
 // accounted for, and it is buffered: one write per second or per 256 KiB
 // instead of a write system call per request (the unbuffered development log
 // was 8% of the API's CPU on reads). A process killed outright loses at most
 // the last second of access lines; case data never goes through a log.
-func Access(level string, development bool) (*zap.Logger, func() error, error) {
+func Access(level string, development bool, w io.Writer) (*zap.Logger, func() error, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, nil, fmt.Errorf("LOG_LEVEL: %w", err)
@@ -41,7 +41,7 @@ func Access(level string, development bool) (*zap.Logger, func() error, error) {
 	if development {
 		encoder = zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
 	}
-	out := &zapcore.BufferedWriteSyncer{WS: os.Stderr, FlushInterval: time.Second}
+	out := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(w), FlushInterval: time.Second}
 	return zap.New(zapcore.NewCore(encoder, out, lvl)), out.Stop, nil
 }
 

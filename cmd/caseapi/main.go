@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
-	accessLog, flushAccessLog, err := logging.Access(cfg.LogLevel, cfg.LogDevelopment)
+	accessLog, flushAccessLog, err := logging.Access(cfg.LogLevel, cfg.LogDevelopment, os.Stderr)
 	if err != nil {
 		return err
 	}
