@@ -8,12 +8,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Connect opens a pool to databaseURL and checks that the database answers.
-// tracer, if not nil, sees every query.
 // preparedStatements bounds each connection's statement caches: room for
 // every query in queries.sql (24) and the ad hoc ones, twice over.
 const preparedStatements = 64
 
+// Connect opens a pool to databaseURL and checks that the database answers.
+// tracer, if not nil, sees every query.
 func Connect(ctx context.Context, databaseURL string, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
