@@ -156,13 +156,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, ids []string, o Options) (Re
 // latestEntry is the history entry of the version a workflow holds: its
 // snapshot, with the change and note its history query lists for that version.
 func (r *Reconciler) latestEntry(ctx context.Context, c casefile.Case) (casefile.HistoryEntry, error) {
-	value, err := r.temporal.QueryWorkflow(ctx, workflows.CaseWorkflowID(c.ID), "", workflows.QueryHistory)
-	if err != nil {
-		return casefile.HistoryEntry{}, fmt.Errorf("query history of %s: %w", c.ID, err)
-	}
 	var recent []workflows.ChangeSummary
-	if err := value.Get(&recent); err != nil {
-		return casefile.HistoryEntry{}, fmt.Errorf("decode history of %s: %w", c.ID, err)
+	if err := r.query(ctx, c.ID, workflows.QueryHistory, &recent); err != nil {
+		return casefile.HistoryEntry{}, err
 	}
 	for _, change := range recent {
 		if change.Version == c.Version {
@@ -266,12 +262,23 @@ func (r *Reconciler) workflowCase(ctx context.Context, id string) (casefile.Case
 		return c, false, fmt.Errorf("describe workflow of %s: %w", id, err)
 	}
 	running := desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-	value, err := r.temporal.QueryWorkflow(ctx, wfID, "", workflows.QueryState)
-	if err != nil {
-		return c, false, fmt.Errorf("query workflow of %s: %w", id, err)
-	}
-	if err := value.Get(&c); err != nil {
-		return c, false, fmt.Errorf("decode workflow state of %s: %w", id, err)
+	if err := r.query(ctx, id, workflows.QueryState, &c); err != nil {
+		return c, false, err
 	}
 	return c, running, nil
+}
+
+// query asks a case's workflow the named query, within queryDeadline, and
+// decodes the answer into out.
+func (r *Reconciler) query(ctx context.Context, id, name string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, queryDeadline)
+	defer cancel()
+	value, err := r.temporal.QueryWorkflow(ctx, workflows.CaseWorkflowID(id), "", name)
+	if err != nil {
+		return fmt.Errorf("query %s of %s: %w", name, id, err)
+	}
+	if err := value.Get(out); err != nil {
+		return fmt.Errorf("decode %s of %s: %w", name, id, err)
+	}
+	return nil
 }
