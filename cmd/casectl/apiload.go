@@ -19,6 +19,10 @@ import (
 	"github.com/bank/caseservice/loadtest"
 )
 
+// maxAnswerBytes bounds what is read of one answer; the API's own request
+// limit is the same.
+const maxAnswerBytes = 1 << 20
+
 // apiLoad is the state of a load run against the API.
 type apiLoad struct {
 	client  *fasthttp.Client
@@ -46,6 +50,8 @@ func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
 			MaxConnsPerHost:           o.plan.Concurrency,
 			MaxIdemponentCallAttempts: 1,
 			NoDefaultUserAgentHeader:  true,
+			// The bound the net/http client had: no answer is read past 1 MiB.
+			MaxResponseBodySize: maxAnswerBytes,
 		},
 		timeout:    o.timeout,
 		base:       strings.TrimSuffix(o.apiURL, "/"),
