@@ -98,22 +98,38 @@ func startTemporal(t *testing.T, logger *zap.Logger, dbFile, hostPort string) *d
 		}
 		t.Skip("TEMPORAL_CLI is not set; run make test, which builds the Temporal CLI and sets it")
 	}
-	if hostPort == "" {
-		hostPort = freeHostPort(t)
+	start := func(hostPort string) (*testsuite.DevServer, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+			ExistingPath:     cli,
+			LogLevel:         "error",
+			DBFilename:       dbFile,
+			ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default", Logger: logging.Temporal(logger)},
+			SearchAttributes: allSearchAttributes(),
+			ExtraArgs:        []string{"--headless"},
+			Stdout:           io.Discard,
+		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     cli,
-		LogLevel:         "error",
-		DBFilename:       dbFile,
-		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default", Logger: logging.Temporal(logger)},
-		SearchAttributes: allSearchAttributes(),
-		ExtraArgs:        []string{"--headless"},
-		Stdout:           io.Discard,
-	})
+	if hostPort != "" {
+		server, err := start(hostPort)
+		require.NoError(t, err)
+		return &devServer{server: server, hostPort: hostPort}
+	}
+	// A port found free can be taken by another process (a parallel test's
+	// dev server picking its own HTTP port) before the server binds it; the
+	// server then fails to start, and a fresh port is tried.
+	var err error
+	for range 3 {
+		hostPort = freeHostPort(t)
+		var server *testsuite.DevServer
+		if server, err = start(hostPort); err == nil {
+			return &devServer{server: server, hostPort: hostPort}
+		}
+		t.Logf("Temporal dev server on %s did not start: %v", hostPort, err)
+	}
 	require.NoError(t, err)
-	return &devServer{server: server, hostPort: hostPort}
+	return nil
 }
 
 // allSearchAttributes has a value for every key, as the dev server registers
