@@ -127,3 +127,15 @@ func TestReportQuantilesAndStatuses(t *testing.T) {
 		t.Fatalf("counts = %d, %d", done, failed)
 	}
 }
+
+func TestResetForgetsTheWarmUp(t *testing.T) {
+	r := NewRecorder()
+	r.Record("list", 600*time.Millisecond, Outcome{Status: 200})
+	r.Record("list", time.Second, Outcome{Status: 0, Err: errors.New("timeout")})
+	r.Reset()
+	r.Record("list", 2*time.Millisecond, Outcome{Status: 200})
+	rep := r.Report("api", time.Second)
+	if len(rep.Ops) != 1 || rep.Ops[0].Count != 1 || rep.Ops[0].Max != 2 || len(rep.Ops[0].Errors) != 0 {
+		t.Fatalf("after reset: %+v", rep.Ops)
+	}
+}

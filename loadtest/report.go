@@ -31,6 +31,13 @@ type opStats struct {
 // NewRecorder returns an empty recorder.
 func NewRecorder() *Recorder { return &Recorder{ops: map[string]*opStats{}} }
 
+// Reset forgets every outcome recorded so far, e.g. a warm-up's.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ops = map[string]*opStats{}
+}
+
 // Outcome is how one operation ended, after any retries.
 type Outcome struct {
 	// Status is the last HTTP status, 0 when no answer came.

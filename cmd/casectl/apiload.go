@@ -68,10 +68,11 @@ func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
 }
 
 // newPhase starts a run of the plan: a fresh recorder, and Idempotency-Keys
-// no earlier phase used (sequence numbers start again at 0).
-func (l *apiLoad) newPhase(round int) {
+// no other phase uses (sequence numbers start again at 0); name tells the
+// phases apart.
+func (l *apiLoad) newPhase(name string) {
 	l.rec = loadtest.NewRecorder()
-	l.keyPrefix = fmt.Sprintf("%s-r%d-", l.runID, round)
+	l.keyPrefix = l.runID + "-" + name + "-"
 }
 
 // do runs one operation of the mix. Writes go only to cases this run created

@@ -27,6 +27,7 @@ type loadOptions struct {
 	apiURL     string
 	mix        string
 	plan       loadtest.Plan
+	warmup     time.Duration
 	asJSON     bool
 	noProgress bool
 	retries    int
@@ -61,8 +62,10 @@ func loadCommand(cfg config.Config) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
-			case o.plan.Duration > maxLoadDuration:
-				return fmt.Errorf("--duration is at most %s", maxLoadDuration)
+			case o.plan.Duration > maxLoadDuration || o.warmup > maxLoadDuration:
+				return fmt.Errorf("--duration and --warmup are at most %s", maxLoadDuration)
+			case o.warmup < 0:
+				return errors.New("--warmup must not be negative")
 			case o.plan.Count > maxLoadCount:
 				return fmt.Errorf("--count is at most %d", maxLoadCount)
 			case o.subjects < 1 || o.retries < 0 || o.sample < 0 || o.rounds < 1 || o.rounds > 10:
@@ -87,6 +90,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.Float64Var(&o.plan.Rate, "rate", 0, "requests started per second (open loop); 0 for a closed loop")
 	f.DurationVar(&o.plan.Duration, "duration", 30*time.Second, "stop starting requests after this long (0: only --count)")
 	f.IntVar(&o.plan.Count, "count", 0, "stop after this many requests (0: only --duration)")
+	f.DurationVar(&o.warmup, "warmup", 0, "run the plan this long, unrecorded, before each measured run (new connections and cold caches stay out of the figures)")
 	f.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it is off anyway when stderr is not a terminal)")
 	f.IntVar(&o.retries, "retries", 0, "retry a request that got no answer, a 5xx, a 429 or a 409 with Retry-After, up to this often")
@@ -139,7 +143,11 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 			}
 			result.Runs = append(result.Runs, base)
 		}
-		api.newPhase(round)
+		api.newPhase(fmt.Sprintf("w%d", round))
+		if err := warmUp(ctx, o.plan, o.warmup, api.do); err != nil {
+			return err
+		}
+		api.newPhase(fmt.Sprintf("r%d", round))
 		stopWatch := rss.watch(ctx)
 		rep, err := runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
 		stopWatch()
@@ -208,7 +216,23 @@ func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, t
 		return loadtest.Report{}, err
 	}
 	defer cleanup()
+	if err := warmUp(ctx, o.plan, o.warmup, do); err != nil {
+		return loadtest.Report{}, err
+	}
+	rec.Reset()
 	return runPhase(ctx, name, o.plan, rec, do, showProgress, progressOut)
+}
+
+// warmUp runs the plan's arrivals for d before a measured run: the first
+// second of a run pays for new connections (TLS handshakes, new Postgres
+// backends, token checks) and would otherwise set the p99 of a short run.
+func warmUp(ctx context.Context, plan loadtest.Plan, d time.Duration, do loadtest.Do) error {
+	if d <= 0 {
+		return nil
+	}
+	plan.Duration, plan.Count = d, 0
+	_, err := loadtest.Run(ctx, plan, do)
+	return err
 }
 
 func runPhase(ctx context.Context, name string, plan loadtest.Plan, rec *loadtest.Recorder, do loadtest.Do, showProgress bool, progressOut io.Writer) (loadtest.Report, error) {
