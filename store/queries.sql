@@ -62,17 +62,17 @@ SELECT count(*) FROM case_history WHERE case_id = $1;
 -- the page. The page is cut by row number rather than OFFSET: with OFFSET as
 -- a parameter the planner costs the cached generic plan above a fresh one
 -- and plans every execution again (2x Postgres CPU per page); this way the
--- generic plan is kept.
-SELECT sqlc.embed(cases), page.total_count
+-- generic plan is kept. The numbered rows carry every column, so the page
+-- needs no second lookup by primary key (a quarter of the buffers).
+SELECT page.*
 FROM (
-  SELECT c.case_id, count(*) OVER () AS total_count,
+  SELECT c.*, count(*) OVER () AS total_count,
          row_number() OVER (ORDER BY c.registration_date DESC, c.case_id DESC) AS position
   FROM cases AS c
   WHERE c.customer_id = sqlc.arg(customer_id)
     AND (CASE WHEN sqlc.narg(state)::text IS NULL THEN c.state <> 'Closed' ELSE c.state = sqlc.narg(state)::text END)
     AND (sqlc.narg(case_type)::text IS NULL OR c.case_type = sqlc.narg(case_type)::text)
 ) AS page
-JOIN cases USING (case_id)
 WHERE page.position > sqlc.arg(page_offset)::bigint
 ORDER BY page.position
 LIMIT sqlc.arg(page_limit);

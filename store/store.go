@@ -151,7 +151,7 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 	var rows []listedCase
 	var err error
 	if filter.CustomerID != "" {
-		rows, err = listed(s.queries.ListCustomerCases(ctx, queries.ListCustomerCasesParams{
+		rows, err = customerListed(s.queries.ListCustomerCases(ctx, queries.ListCustomerCasesParams{
 			CustomerID: filter.CustomerID,
 			State:      nullable(string(filter.State)),
 			CaseType:   nullable(filter.CaseType),
@@ -207,10 +207,50 @@ type listedCase struct {
 	TotalCount int64
 }
 
-func listed[Row queries.ListCasesRow | queries.ListCustomerCasesRow](rows []Row, err error) ([]listedCase, error) {
+func listed(rows []queries.ListCasesRow, err error) ([]listedCase, error) {
 	out := make([]listedCase, len(rows))
 	for i, r := range rows {
 		out[i] = listedCase(r)
+	}
+	return out, err
+}
+
+// customerListed maps the customer listing's flat rows (every column of
+// cases, then the count and the row number).
+func customerListed(rows []queries.ListCustomerCasesRow, err error) ([]listedCase, error) {
+	out := make([]listedCase, len(rows))
+	for i, r := range rows {
+		out[i] = listedCase{TotalCount: r.TotalCount, Case: queries.Case{
+			CaseID:               r.CaseID,
+			CaseClass:            r.CaseClass,
+			CaseType:             r.CaseType,
+			RegisteredByID:       r.RegisteredByID,
+			RegisteredByName:     r.RegisteredByName,
+			UpdatedByID:          r.UpdatedByID,
+			UpdatedByName:        r.UpdatedByName,
+			CustomerID:           r.CustomerID,
+			CustomerName:         r.CustomerName,
+			CustomerIdentNum:     r.CustomerIdentNum,
+			RegistrationDate:     r.RegistrationDate,
+			State:                r.State,
+			Resolution:           r.Resolution,
+			Importance:           r.Importance,
+			Details:              r.Details,
+			ArrangementNum:       r.ArrangementNum,
+			CommReason:           r.CommReason,
+			CommReplyAddress:     r.CommReplyAddress,
+			CommReplyAddressCode: r.CommReplyAddressCode,
+			CommType:             r.CommType,
+			RelCaseID:            r.RelCaseID,
+			CallbackRequestTime:  r.CallbackRequestTime,
+			Categorry:            r.Categorry,
+			Attachments:          r.Attachments,
+			Version:              r.Version,
+			UpdatedAt:            r.UpdatedAt,
+			CallbackStatus:       r.CallbackStatus,
+			Escalated:            r.Escalated,
+			ResolveBy:            r.ResolveBy,
+		}}
 	}
 	return out, err
 }

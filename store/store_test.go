@@ -43,11 +43,22 @@ func TestRecordThenReadRoundTrips(t *testing.T) {
 	resolveBy := t0.Add(48 * time.Hour)
 	c.ResolveBy, c.Escalated = &resolveBy, true
 	c.Attachments = []casefile.Attachment{{FileID: "f-1", FileName: "a.pdf", AddedAt: t0}}
+	// Every text column set, so a column a read forgets shows.
+	c.RegisteredByID, c.UpdatedByID, c.CustomerIdentNum = "agent-7", "agent-9", "1234567890123"
+	c.Resolution, c.Details, c.ArrangementNum = "refunded", "charged twice", "MK07250120000058984"
+	c.CommReason, c.CommReplyAddress, c.CommReplyAddressCode = "Complaint", "ana@example.com", "E1"
+	c.CommType, c.RelCaseID = "Email", "WI0000000000"
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
 
 	got, err := s.Case(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, c, got)
+	// Each listing maps its own rows: every field must come through too.
+	for _, filter := range []store.CaseFilter{{}, {CustomerID: c.CustomerID}} {
+		listed, err := s.Cases(ctx, filter, store.Page{Number: 1, Size: 20})
+		require.NoError(t, err)
+		require.Equal(t, []casefile.Case{c}, listed.Cases, "%+v", filter)
+	}
 }
 
 func TestUnknownCaseIsNotFound(t *testing.T) {
