@@ -32,7 +32,7 @@ lint: check $(BIN)/staticcheck $(BIN)/govulncheck $(BIN)/vulndb
 ## fuzz: run each fuzz target for FUZZ_EXECS executions (figures in docs/SECURITY.md)
 FUZZ_EXECS ?= 100000
 fuzz:
-	for target in FuzzCreateBodies FuzzCaseWrites FuzzReadQueries; do \
+	for target in FuzzCreateBodies FuzzCaseWrites FuzzReadQueries FuzzViewsEncodeAsEncodingJSON; do \
 		go test ./api/ -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_EXECS)x || exit 1; \
 	done
 

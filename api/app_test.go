@@ -103,7 +103,7 @@ type fixture struct {
 }
 
 // newFixture builds the app over a recording fake; tweaks set further options.
-func newFixture(t *testing.T, tweaks ...func(*api.Options)) *fixture {
+func newFixture(t testing.TB, tweaks ...func(*api.Options)) *fixture {
 	t.Helper()
 	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
 	require.NoError(t, err)
@@ -126,7 +126,7 @@ func newFixture(t *testing.T, tweaks ...func(*api.Options)) *fixture {
 	return f
 }
 
-func (f *fixture) mint(t *testing.T, c devissuer.Claims) string {
+func (f *fixture) mint(t testing.TB, c devissuer.Claims) string {
 	t.Helper()
 	tok, err := f.issuer.Token(c)
 	require.NoError(t, err)

@@ -131,7 +131,7 @@ func (h *handlers) getCase(c *fiber.Ctx) error {
 		return err
 	}
 	setETag(c, found.Version)
-	return c.JSON(viewOfCase(found))
+	return sendJSON(c, viewOfCase(&found))
 }
 
 func (h *handlers) listCases(c *fiber.Ctx) error {
@@ -148,7 +148,7 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 	}
 	if who := principalOf(c); who.CustomerID != "" {
 		if filter.CustomerID != "" && filter.CustomerID != who.CustomerID {
-			return c.JSON(newPageView([]caseView{}, 0, page.Number, page.Size))
+			return sendJSON(c, newPageView([]caseView{}, 0, page.Number, page.Size))
 		}
 		filter.CustomerID = who.CustomerID
 	}
@@ -157,10 +157,10 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 		return err
 	}
 	items := make([]caseView, 0, len(found.Cases))
-	for _, fc := range found.Cases {
-		items = append(items, viewOfCase(fc))
+	for i := range found.Cases {
+		items = append(items, viewOfCase(&found.Cases[i]))
 	}
-	return c.JSON(newPageView(items, found.Total, page.Number, page.Size))
+	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
 }
 
 func (h *handlers) caseHistory(c *fiber.Ctx) error {
@@ -182,10 +182,10 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 		return err
 	}
 	items := make([]historyView, 0, len(found.Entries))
-	for _, e := range found.Entries {
-		items = append(items, viewOfHistory(e))
+	for i := range found.Entries {
+		items = append(items, viewOfHistory(&found.Entries[i]))
 	}
-	return c.JSON(newPageView(items, found.Total, page.Number, page.Size))
+	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
 }
 
 // change is what every change to an existing case starts from.
