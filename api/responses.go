@@ -56,22 +56,42 @@ type attachmentView struct {
 	AddedAt    timestamp `json:"added-at"`
 }
 
+// caseCore is what a case and each row of its history both show, in the
+// guide's order; embedded, its fields are the view's own in JSON.
+type caseCore struct {
+	UpdatedByID      *string   `json:"updated-by-id"`
+	UpdatedByName    *string   `json:"updated-by-name"`
+	CustomerID       string    `json:"customer-id"`
+	CustomerName     *string   `json:"customer-name"`
+	CustomerIdentNum *string   `json:"customer-ident-num"`
+	RegistrationDate timestamp `json:"registration-date"`
+	State            string    `json:"state"`
+	Resolution       *string   `json:"resolution"`
+	Importance       string    `json:"importance"`
+}
+
+func coreOf(c *casefile.Case) caseCore {
+	return caseCore{
+		UpdatedByID:      null(&c.UpdatedByID),
+		UpdatedByName:    null(&c.UpdatedByName),
+		CustomerID:       c.CustomerID,
+		CustomerName:     null(&c.CustomerName),
+		CustomerIdentNum: null(&c.CustomerIdentNum),
+		RegistrationDate: timestamp(c.RegisteredAt),
+		State:            string(c.State),
+		Resolution:       null(&c.Resolution),
+		Importance:       c.Importance,
+	}
+}
+
 // caseView is the guide's case shape; the fields after attachments are additive.
 type caseView struct {
-	CaseID               string           `json:"case-id"`
-	CaseType             string           `json:"case-type"`
-	CaseClass            string           `json:"case-class"`
-	RegisteredByID       *string          `json:"registered-by-id"`
-	RegisteredByName     *string          `json:"registered-by-name"`
-	UpdatedByID          *string          `json:"updated-by-id"`
-	UpdatedByName        *string          `json:"updated-by-name"`
-	CustomerID           string           `json:"customer-id"`
-	CustomerName         *string          `json:"customer-name"`
-	CustomerIdentNum     *string          `json:"customer-ident-num"`
-	RegistrationDate     timestamp        `json:"registration-date"`
-	State                string           `json:"state"`
-	Resolution           *string          `json:"resolution"`
-	Importance           string           `json:"importance"`
+	CaseID           string  `json:"case-id"`
+	CaseType         string  `json:"case-type"`
+	CaseClass        string  `json:"case-class"`
+	RegisteredByID   *string `json:"registered-by-id"`
+	RegisteredByName *string `json:"registered-by-name"`
+	caseCore
 	Title                *string          `json:"title"` // in the guide's shape; nothing in the API sets it
 	Details              *string          `json:"details"`
 	ArrangementNum       *string          `json:"arrangement-num"`
@@ -104,15 +124,7 @@ func viewOfCase(c *casefile.Case) caseView {
 		CaseClass:            string(c.Class),
 		RegisteredByID:       null(&c.RegisteredByID),
 		RegisteredByName:     null(&c.RegisteredByName),
-		UpdatedByID:          null(&c.UpdatedByID),
-		UpdatedByName:        null(&c.UpdatedByName),
-		CustomerID:           c.CustomerID,
-		CustomerName:         null(&c.CustomerName),
-		CustomerIdentNum:     null(&c.CustomerIdentNum),
-		RegistrationDate:     timestamp(c.RegisteredAt),
-		State:                string(c.State),
-		Resolution:           null(&c.Resolution),
-		Importance:           c.Importance,
+		caseCore:             coreOf(c),
 		Details:              null(&c.Details),
 		ArrangementNum:       null(&c.ArrangementNum),
 		Attachments:          attachments,
@@ -133,49 +145,33 @@ func viewOfCase(c *casefile.Case) caseView {
 
 // historyView is the guide's history row; change is additive.
 type historyView struct {
-	CaseID           string    `json:"case-id"`
-	CaseType         string    `json:"case-type"`
-	UpdatedByID      *string   `json:"updated-by-id"`
-	UpdatedByName    *string   `json:"updated-by-name"`
-	CustomerID       string    `json:"customer-id"`
-	CustomerName     *string   `json:"customer-name"`
-	CustomerIdentNum *string   `json:"customer-ident-num"`
-	RegistrationDate timestamp `json:"registration-date"`
-	State            string    `json:"state"`
-	Resolution       *string   `json:"resolution"`
-	Importance       string    `json:"importance"`
-	Details          *string   `json:"details"`
-	ArrangementNum   *string   `json:"arrangement-num"`
-	VersionNum       string    `json:"version-num"`
-	VersionDate      timestamp `json:"version-date"`
-	Change           string    `json:"change"`
-	CallbackStatus   *string   `json:"callback-status"`
-	Escalated        bool      `json:"escalated"`
-	Note             *string   `json:"note"`
+	CaseID   string `json:"case-id"`
+	CaseType string `json:"case-type"`
+	caseCore
+	Details        *string   `json:"details"`
+	ArrangementNum *string   `json:"arrangement-num"`
+	VersionNum     string    `json:"version-num"`
+	VersionDate    timestamp `json:"version-date"`
+	Change         string    `json:"change"`
+	CallbackStatus *string   `json:"callback-status"`
+	Escalated      bool      `json:"escalated"`
+	Note           *string   `json:"note"`
 }
 
 func viewOfHistory(e *casefile.HistoryEntry) historyView {
 	c := &e.Case
 	return historyView{
-		CaseID:           c.ID,
-		CaseType:         c.Type,
-		UpdatedByID:      null(&c.UpdatedByID),
-		UpdatedByName:    null(&c.UpdatedByName),
-		CustomerID:       c.CustomerID,
-		CustomerName:     null(&c.CustomerName),
-		CustomerIdentNum: null(&c.CustomerIdentNum),
-		RegistrationDate: timestamp(c.RegisteredAt),
-		State:            string(c.State),
-		Resolution:       null(&c.Resolution),
-		Importance:       c.Importance,
-		Details:          null(&c.Details),
-		ArrangementNum:   null(&c.ArrangementNum),
-		VersionNum:       strconv.FormatInt(c.Version, 10),
-		VersionDate:      timestamp(c.UpdatedAt),
-		Change:           string(e.Change),
-		CallbackStatus:   null((*string)(&c.CallbackStatus)),
-		Escalated:        c.Escalated,
-		Note:             null(&e.Note),
+		CaseID:         c.ID,
+		CaseType:       c.Type,
+		caseCore:       coreOf(c),
+		Details:        null(&c.Details),
+		ArrangementNum: null(&c.ArrangementNum),
+		VersionNum:     strconv.FormatInt(c.Version, 10),
+		VersionDate:    timestamp(c.UpdatedAt),
+		Change:         string(e.Change),
+		CallbackStatus: null((*string)(&c.CallbackStatus)),
+		Escalated:      c.Escalated,
+		Note:           null(&e.Note),
 	}
 }
 
