@@ -63,19 +63,15 @@ func appendString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		invalid := r == utf8.RuneError && size == 1
+		if invalid || r == '\u2028' || r == '\u2029' {
 			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
+			if invalid {
+				b = append(b, "\ufffd"...)
+			} else {
+				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			}
+			start = i + size
 		}
 		i += size
 	}
@@ -102,8 +98,6 @@ func appendNullableTimestamp(b []byte, t *timestamp) []byte {
 	}
 	return appendTimestamp(b, *t)
 }
-
-func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
 
 func (a attachmentView) appendJSON(b []byte) []byte {
 	b = append(b, `{"file-id":`...)
@@ -178,7 +172,7 @@ func (v caseView) appendJSON(b []byte) []byte {
 	b = append(b, `,"resolve-by":`...)
 	b = appendNullableTimestamp(b, v.ResolveBy)
 	b = append(b, `,"escalated":`...)
-	b = appendBool(b, v.Escalated)
+	b = strconv.AppendBool(b, v.Escalated)
 	b = append(b, `,"version-num":`...)
 	b = appendString(b, v.VersionNum)
 	b = append(b, `,"updated-at":`...)
@@ -205,7 +199,7 @@ func (v historyView) appendJSON(b []byte) []byte {
 	b = append(b, `,"callback-status":`...)
 	b = appendNullable(b, v.CallbackStatus)
 	b = append(b, `,"escalated":`...)
-	b = appendBool(b, v.Escalated)
+	b = strconv.AppendBool(b, v.Escalated)
 	b = append(b, `,"note":`...)
 	b = appendNullable(b, v.Note)
 	return append(b, '}')

@@ -21,9 +21,8 @@ func (t timestamp) AppendText(b []byte) ([]byte, error) {
 
 func (t timestamp) MarshalText() ([]byte, error) { return t.AppendText(nil) }
 
-// The views point into the cases they show rather than copying each field
-// to the heap: a page of 20 cases made ~300 small allocations for them.
-
+// timestampOf and null point into the case a view shows rather than copying
+// each field to the heap: a page of 20 cases made ~300 small allocations.
 func timestampOf(t *time.Time) *timestamp { return (*timestamp)(t) }
 
 // null renders an empty string as JSON null, as the guide does for absent values.
