@@ -57,6 +57,10 @@ type Temporal struct {
 	TLSServerName string
 	// APIKey authenticates to Temporal Cloud; it implies TLS.
 	APIKey string
+	// GzipRequests compresses what the SDK sends. The SDK's default is on;
+	// ours is off: requests are a few KB, and each concurrent call held a
+	// deflate writer of several hundred KB (docs/BENCHMARKS.md, P4).
+	GzipRequests bool
 }
 
 // TLS reports whether the connection to Temporal uses TLS.
@@ -248,6 +252,12 @@ func Load(getenv func(string) string) (Config, error) {
 		if w.hook.URL != "" && len(w.hook.Secret) < 16 {
 			errs = append(errs, fmt.Errorf("CASE_%s_WEBHOOK_SECRET: at least 16 characters, to sign what goes to CASE_%s_WEBHOOK_URL", w.name, w.name))
 		}
+	}
+	switch compression := env("TEMPORAL_GRPC_COMPRESSION", "none"); compression {
+	case "none", "gzip":
+		c.Temporal.GzipRequests = compression == "gzip"
+	default:
+		errs = append(errs, errors.New("TEMPORAL_GRPC_COMPRESSION: want none or gzip"))
 	}
 	switch c.Delivery.SMTP.TLS {
 	case "starttls", "tls", "none":

@@ -48,9 +48,10 @@ func TestBadValuesAreAllReported(t *testing.T) {
 		"CASE_CALLBACK_WEBHOOK_URL": "https://cc.bank.example/callbacks",
 		"CASE_SMTP_TLS":             "maybe",
 		"TEMPORAL_TLS_CERT":         "/cert.pem",
+		"TEMPORAL_GRPC_COMPRESSION": "zstd",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"REQUEST_TIMEOUT", "CASE_SLA_HIGH", "CASE_CALLBACK_WEBHOOK_SECRET", "CASE_SMTP_TLS", "TEMPORAL_TLS_KEY"} {
+	for _, name := range []string{"REQUEST_TIMEOUT", "CASE_SLA_HIGH", "CASE_CALLBACK_WEBHOOK_SECRET", "CASE_SMTP_TLS", "TEMPORAL_TLS_KEY", "TEMPORAL_GRPC_COMPRESSION"} {
 		require.ErrorContains(t, err, name)
 	}
 }
@@ -59,6 +60,15 @@ func TestTemporalCloudAPIKeyImpliesTLS(t *testing.T) {
 	cfg, err := config.Load(envOf(map[string]string{"TEMPORAL_API_KEY": "k", "AUTH_DEV_ISSUER": "true"}))
 	require.NoError(t, err)
 	require.True(t, cfg.Temporal.TLS())
+}
+
+func TestTemporalRequestsAreGzippedOnlyWhenAsked(t *testing.T) {
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true"}))
+	require.NoError(t, err)
+	require.False(t, cfg.Temporal.GzipRequests)
+	cfg, err = config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "TEMPORAL_GRPC_COMPRESSION": "gzip"}))
+	require.NoError(t, err)
+	require.True(t, cfg.Temporal.GzipRequests)
 }
 
 func TestCountsAndSizesHaveTheirFloor(t *testing.T) {

@@ -78,6 +78,8 @@ type stackOptions struct {
 	temporalDB string
 	// tracer, if set, traces the API, Temporal calls and the worker's SQL.
 	tracer trace.TracerProvider
+	// gzipTemporal compresses what the service sends to Temporal.
+	gzipTemporal bool
 }
 
 // testPolicy is a policy with no clocks that would fire during a test.
@@ -161,7 +163,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	server := startTemporal(t, logger, opts.temporalDB, "")
 	t.Cleanup(func() { _ = server.server.Stop() })
 	// The service's own client, with its context propagators, not the dev server's.
-	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default"}, temporalclient.Options{Logger: logger, Tracer: opts.tracer})
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default", GzipRequests: opts.gzipTemporal}, temporalclient.Options{Logger: logger, Tracer: opts.tracer})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 	pool, databaseURL := pgtest.New(t)

@@ -231,6 +231,17 @@ func TestChosenCaseIDMustBeFree(t *testing.T) {
 	require.Equal(t, "Complaint", detail["case-class"], "the refused request changed nothing")
 }
 
+func TestGzippedTemporalRequestsServeCases(t *testing.T) {
+	s := startStack(t, stackOptions{gzipTemporal: true})
+	status, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
+	require.Equal(t, http.StatusCreated, status, body)
+	id := body["id"].(string)
+	status, body = s.call(t, "PUT", "/cases/"+id, map[string]any{"state": "Resolved", "resolution": "Refunded"})
+	require.Equal(t, http.StatusOK, status, body)
+	_, body = s.call(t, "GET", "/cases/"+id, nil)
+	require.Equal(t, "Resolved", body["state"])
+}
+
 func TestRejectedUpdateLeavesNoHistory(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	_, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})

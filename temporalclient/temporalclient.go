@@ -46,6 +46,10 @@ func Dial(ctx context.Context, cfg config.Temporal, o Options) (client.Client, e
 		Namespace:          cfg.Namespace,
 		Logger:             logging.Temporal(o.Logger),
 		ContextPropagators: []workflow.ContextPropagator{requestid.Propagator{}},
+		ConnectionOptions:  client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}},
+	}
+	if cfg.GzipRequests {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionGzip{}
 	}
 	if o.Tracer != nil {
 		tracing, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{
