@@ -50,8 +50,9 @@ generate: $(BIN)/sqlc
 	$(BIN)/sqlc generate
 	go test ./api/contract -run TestServedJSONMatchesTheYAML -update
 
+## build: the three commands as deployments/Dockerfile builds them (static, no cgo), so local figures are the shipped binary's
 build:
-	go build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 go build -trimpath -o $(BIN)/ ./cmd/...
 
 # Tools are pinned in their own modules so their dependencies stay out of ours.
 $(BIN)/temporal: tools/go.mod tools/go.sum

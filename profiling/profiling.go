@@ -7,14 +7,19 @@ import (
 	"errors"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 
 	"go.uber.org/zap"
 )
 
-// Serve serves /debug/pprof/ on addr until ctx ends. An empty addr serves nothing.
+// Serve serves /debug/pprof/ on addr until ctx ends. An empty addr serves
+// nothing and stops heap sampling, which no one could read: its table of call
+// stacks held ~0.5 MB of the API's resident memory (docs/BENCHMARKS.md, P4).
+// Call it first thing; what is allocated before it is sampled.
 func Serve(ctx context.Context, addr string, logger *zap.Logger) {
 	if addr == "" {
+		runtime.MemProfileRate = 0
 		return
 	}
 	mux := http.NewServeMux()

@@ -46,6 +46,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
+	profiling.Serve(ctx, cfg.PprofAddr, logger)
 	accessLog, flushAccessLog, err := logging.Access(cfg.LogLevel, cfg.LogDevelopment, os.Stderr)
 	if err != nil {
 		return err
@@ -92,7 +93,6 @@ func run(ctx context.Context) error {
 		AccessLog:      accessLog,
 		RequestTimeout: cfg.RequestTimeout,
 	})
-	profiling.Serve(ctx, cfg.PprofAddr, logger)
 	go expireIdempotencyKeys(ctx, st, logger)
 	served := make(chan error, 1)
 	go func() { served <- app.Listen(cfg.HTTPAddr) }()

@@ -46,6 +46,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
+	profiling.Serve(ctx, cfg.WorkerPprofAddr, logger)
 
 	tp, flushTraces, err := tracing.Provider(ctx, os.Getenv, "caseworker")
 	if err != nil {
@@ -73,7 +74,6 @@ func run(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	profiling.Serve(ctx, cfg.WorkerPprofAddr, logger)
 	logger.Info("Worker started", zap.String("temporal", cfg.Temporal.Address), zap.String("namespace", cfg.Temporal.Namespace))
 
 	mux := http.NewServeMux()
