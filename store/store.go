@@ -47,7 +47,7 @@ func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
 	if err != nil {
 		return casefile.Case{}, mapError("get case "+id, err)
 	}
-	return caseFromRow(row)
+	return caseFromRow(&row)
 }
 
 // Record writes one version of a case: the current row (only if newer than the
@@ -148,10 +148,10 @@ type CasePage struct {
 
 // Cases returns a page of the cases that match filter.
 func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePage, error) {
-	var rows []listedCase
+	var out CasePage
 	var err error
 	if filter.CustomerID != "" {
-		rows, err = customerListed(s.queries.ListCustomerCases(ctx, queries.ListCustomerCasesParams{
+		out, err = customerPage(s.queries.ListCustomerCases(ctx, queries.ListCustomerCasesParams{
 			CustomerID: filter.CustomerID,
 			State:      nullable(string(filter.State)),
 			CaseType:   nullable(filter.CaseType),
@@ -159,7 +159,7 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 			PageOffset: int64(page.offset()),
 		}))
 	} else {
-		rows, err = listed(s.queries.ListCases(ctx, queries.ListCasesParams{
+		out, err = casePage(s.queries.ListCases(ctx, queries.ListCasesParams{
 			State:      nullable(string(filter.State)),
 			CaseType:   nullable(filter.CaseType),
 			PageLimit:  int32(page.Size),
@@ -169,16 +169,7 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 	if err != nil {
 		return CasePage{}, mapError("list cases", err)
 	}
-	out := CasePage{Cases: make([]casefile.Case, 0, len(rows))}
-	for _, row := range rows {
-		c, err := caseFromRow(row.Case)
-		if err != nil {
-			return CasePage{}, err
-		}
-		out.Total = row.TotalCount
-		out.Cases = append(out.Cases, c)
-	}
-	if len(rows) == 0 && page.Number > 1 {
+	if len(out.Cases) == 0 && page.Number > 1 {
 		// Past the last page the count has no row to ride on.
 		if out.Total, err = s.countCases(ctx, filter); err != nil {
 			return CasePage{}, mapError("count cases", err)
@@ -201,26 +192,32 @@ func (s *Store) countCases(ctx context.Context, filter CaseFilter) (int64, error
 	})
 }
 
-// listedCase is a row of either case listing.
-type listedCase struct {
-	Case       queries.Case
-	TotalCount int64
-}
-
-func listed(rows []queries.ListCasesRow, err error) ([]listedCase, error) {
-	out := make([]listedCase, len(rows))
-	for i, r := range rows {
-		out[i] = listedCase(r)
+// casePage turns the rows of the listing of all customers into a page, each
+// row converted once, straight into its place.
+func casePage(rows []queries.ListCasesRow, err error) (CasePage, error) {
+	if err != nil {
+		return CasePage{}, err
 	}
-	return out, err
+	out := CasePage{Cases: make([]casefile.Case, len(rows))}
+	for i := range rows {
+		if out.Cases[i], err = caseFromRow(&rows[i].Case); err != nil {
+			return CasePage{}, err
+		}
+		out.Total = rows[i].TotalCount
+	}
+	return out, nil
 }
 
-// customerListed maps the customer listing's flat rows (every column of
-// cases, then the count and the row number).
-func customerListed(rows []queries.ListCustomerCasesRow, err error) ([]listedCase, error) {
-	out := make([]listedCase, len(rows))
-	for i, r := range rows {
-		out[i] = listedCase{TotalCount: r.TotalCount, Case: queries.Case{
+// customerPage turns one customer's flat rows (every column of cases, then
+// the count and the row number) into a page.
+func customerPage(rows []queries.ListCustomerCasesRow, err error) (CasePage, error) {
+	if err != nil {
+		return CasePage{}, err
+	}
+	out := CasePage{Cases: make([]casefile.Case, len(rows))}
+	for i := range rows {
+		r := &rows[i]
+		row := queries.Case{
 			CaseID:               r.CaseID,
 			CaseClass:            r.CaseClass,
 			CaseType:             r.CaseType,
@@ -250,12 +247,16 @@ func customerListed(rows []queries.ListCustomerCasesRow, err error) ([]listedCas
 			CallbackStatus:       r.CallbackStatus,
 			Escalated:            r.Escalated,
 			ResolveBy:            r.ResolveBy,
-		}}
+		}
+		if out.Cases[i], err = caseFromRow(&row); err != nil {
+			return CasePage{}, err
+		}
+		out.Total = r.TotalCount
 	}
-	return out, err
+	return out, nil
 }
 
-func caseFromRow(row queries.Case) (casefile.Case, error) {
+func caseFromRow(row *queries.Case) (casefile.Case, error) {
 	c := casefile.Case{
 		ID:                   row.CaseID,
 		Class:                casefile.Class(row.CaseClass),
@@ -286,7 +287,10 @@ func caseFromRow(row queries.Case) (casefile.Case, error) {
 		Version:              row.Version,
 		UpdatedAt:            row.UpdatedAt.UTC(),
 	}
-	if err := json.Unmarshal(row.Attachments, &c.Attachments); err != nil {
+	if string(row.Attachments) == "[]" {
+		// Most cases have none; the decoder cost more than the rest of the row.
+		c.Attachments = []casefile.Attachment{}
+	} else if err := json.Unmarshal(row.Attachments, &c.Attachments); err != nil {
 		return casefile.Case{}, fmt.Errorf("decode attachments of %s: %w", row.CaseID, err)
 	}
 	return c, nil
@@ -398,7 +402,7 @@ func (s *Store) Callbacks(ctx context.Context, status casefile.CallbackStatus, l
 	}
 	out := make([]casefile.Case, 0, len(rows))
 	for _, r := range rows {
-		c, err := caseFromRow(r.Case)
+		c, err := caseFromRow(&r.Case)
 		if err != nil {
 			return nil, err
 		}
@@ -428,7 +432,7 @@ func (s *Store) CasesByID(ctx context.Context, ids []string) (map[string]casefil
 	}
 	out := make(map[string]casefile.Case, len(rows))
 	for _, row := range rows {
-		c, err := caseFromRow(row)
+		c, err := caseFromRow(&row)
 		if err != nil {
 			return nil, err
 		}

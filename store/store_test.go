@@ -61,6 +61,20 @@ func TestRecordThenReadRoundTrips(t *testing.T) {
 	}
 }
 
+func TestNoAttachmentsReadBackAsAnEmptyList(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	c := registered("WI0000000001", "C1", t0)
+	c.Attachments = []casefile.Attachment{}
+	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
+	got, err := s.Case(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, c, got, "an empty list, not nil")
+	listed, err := s.Cases(ctx, store.CaseFilter{CustomerID: c.CustomerID}, store.Page{Number: 1, Size: 20})
+	require.NoError(t, err)
+	require.Equal(t, []casefile.Case{c}, listed.Cases)
+}
+
 func TestUnknownCaseIsNotFound(t *testing.T) {
 	s := newStore(t)
 	_, err := s.Case(context.Background(), "WI0000000404")
