@@ -5,11 +5,9 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bank/caseservice/casefile"
@@ -40,14 +38,23 @@ func (s *Store) NextCaseID(ctx context.Context) (string, error) {
 // Case returns the current state of the case with the given id, or an error
 // wrapping ErrNotFound.
 func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
-	row, err := s.queries.GetCase(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return casefile.Case{}, casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
-	}
+	cases, _, err := s.readCases(ctx, 1, queries.GetCaseSQL, id)
 	if err != nil {
 		return casefile.Case{}, mapError("get case "+id, err)
 	}
-	return caseFromRow(&row)
+	if len(cases) == 0 {
+		return casefile.Case{}, casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
+	}
+	return cases[0], nil
+}
+
+// readCases runs a query whose rows are cases (see caserows.go).
+func (s *Store) readCases(ctx context.Context, capacity int, sql string, args ...any) ([]casefile.Case, int64, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return readCases(rows, capacity)
 }
 
 // Record writes one version of a case: the current row (only if newer than the
@@ -151,20 +158,11 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 	var out CasePage
 	var err error
 	if filter.CustomerID != "" {
-		out, err = customerPage(s.queries.ListCustomerCases(ctx, queries.ListCustomerCasesParams{
-			CustomerID: filter.CustomerID,
-			State:      nullable(string(filter.State)),
-			CaseType:   nullable(filter.CaseType),
-			PageLimit:  int32(page.Size),
-			PageOffset: int64(page.offset()),
-		}))
+		out.Cases, out.Total, err = s.readCases(ctx, page.Size, queries.ListCustomerCasesSQL,
+			filter.CustomerID, nullable(string(filter.State)), nullable(filter.CaseType), int64(page.offset()), int32(page.Size))
 	} else {
-		out, err = casePage(s.queries.ListCases(ctx, queries.ListCasesParams{
-			State:      nullable(string(filter.State)),
-			CaseType:   nullable(filter.CaseType),
-			PageLimit:  int32(page.Size),
-			PageOffset: int32(page.offset()),
-		}))
+		out.Cases, out.Total, err = s.readCases(ctx, page.Size, queries.ListCasesSQL,
+			nullable(string(filter.State)), nullable(filter.CaseType), int32(page.offset()), int32(page.Size))
 	}
 	if err != nil {
 		return CasePage{}, mapError("list cases", err)
@@ -190,70 +188,6 @@ func (s *Store) countCases(ctx context.Context, filter CaseFilter) (int64, error
 		State:    nullable(string(filter.State)),
 		CaseType: nullable(filter.CaseType),
 	})
-}
-
-// casePage turns the rows of the listing of all customers into a page, each
-// row converted once, straight into its place.
-func casePage(rows []queries.ListCasesRow, err error) (CasePage, error) {
-	if err != nil {
-		return CasePage{}, err
-	}
-	out := CasePage{Cases: make([]casefile.Case, len(rows))}
-	for i := range rows {
-		if out.Cases[i], err = caseFromRow(&rows[i].Case); err != nil {
-			return CasePage{}, err
-		}
-		out.Total = rows[i].TotalCount
-	}
-	return out, nil
-}
-
-// customerPage turns one customer's flat rows (every column of cases, then
-// the count and the row number) into a page.
-func customerPage(rows []queries.ListCustomerCasesRow, err error) (CasePage, error) {
-	if err != nil {
-		return CasePage{}, err
-	}
-	out := CasePage{Cases: make([]casefile.Case, len(rows))}
-	for i := range rows {
-		r := &rows[i]
-		row := queries.Case{
-			CaseID:               r.CaseID,
-			CaseClass:            r.CaseClass,
-			CaseType:             r.CaseType,
-			RegisteredByID:       r.RegisteredByID,
-			RegisteredByName:     r.RegisteredByName,
-			UpdatedByID:          r.UpdatedByID,
-			UpdatedByName:        r.UpdatedByName,
-			CustomerID:           r.CustomerID,
-			CustomerName:         r.CustomerName,
-			CustomerIdentNum:     r.CustomerIdentNum,
-			RegistrationDate:     r.RegistrationDate,
-			State:                r.State,
-			Resolution:           r.Resolution,
-			Importance:           r.Importance,
-			Details:              r.Details,
-			ArrangementNum:       r.ArrangementNum,
-			CommReason:           r.CommReason,
-			CommReplyAddress:     r.CommReplyAddress,
-			CommReplyAddressCode: r.CommReplyAddressCode,
-			CommType:             r.CommType,
-			RelCaseID:            r.RelCaseID,
-			CallbackRequestTime:  r.CallbackRequestTime,
-			Categorry:            r.Categorry,
-			Attachments:          r.Attachments,
-			Version:              r.Version,
-			UpdatedAt:            r.UpdatedAt,
-			CallbackStatus:       r.CallbackStatus,
-			Escalated:            r.Escalated,
-			ResolveBy:            r.ResolveBy,
-		}
-		if out.Cases[i], err = caseFromRow(&row); err != nil {
-			return CasePage{}, err
-		}
-		out.Total = r.TotalCount
-	}
-	return out, nil
 }
 
 func caseFromRow(row *queries.Case) (casefile.Case, error) {
@@ -287,10 +221,7 @@ func caseFromRow(row *queries.Case) (casefile.Case, error) {
 		Version:              row.Version,
 		UpdatedAt:            row.UpdatedAt.UTC(),
 	}
-	if string(row.Attachments) == "[]" {
-		// Most cases have none; the decoder cost more than the rest of the row.
-		c.Attachments = []casefile.Attachment{}
-	} else if err := json.Unmarshal(row.Attachments, &c.Attachments); err != nil {
+	if err := decodeAttachments(row.Attachments, &c.Attachments); err != nil {
 		return casefile.Case{}, fmt.Errorf("decode attachments of %s: %w", row.CaseID, err)
 	}
 	return c, nil

@@ -1,0 +1,9 @@
+package queries
+
+// The statements whose rows the store decodes itself (store/caserows.go),
+// kept where they are written: store/queries.sql. Not generated.
+const (
+	GetCaseSQL           = getCase
+	ListCasesSQL         = listCases
+	ListCustomerCasesSQL = listCustomerCases
+)
