@@ -15,8 +15,9 @@ import (
 	"github.com/bank/caseservice/casefile"
 )
 
-// The hot reads (a case by id, a page of cases) decode the cases columns
-// straight from the wire instead of through pgx's Scan: that planned every
+// Every read of cases rows (a case by id, pages, callbacks, cases by id for
+// the checks) decodes the columns straight from the wire instead of through
+// pgx's Scan: that planned every
 // column's conversion again on every query and allocated each text field, its
 // pointer and the row twice over (41.9 KB for a page of 13; docs/BENCHMARKS.md).
 // Here a row's text shares one allocation.
@@ -37,9 +38,9 @@ var caseColumnTypes = [...]uint32{
 
 const caseColumns = len(caseColumnTypes)
 
-// readCases decodes every row of rows into a case, and the total count a
+// collectCases decodes every row of rows into a case, and the total count a
 // listing's rows carry. capacity is the most rows expected.
-func readCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
+func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 	defer rows.Close()
 	var total int64
 	cases := make([]casefile.Case, 0, capacity)

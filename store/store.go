@@ -54,7 +54,7 @@ func (s *Store) readCases(ctx context.Context, capacity int, sql string, args ..
 	if err != nil {
 		return nil, 0, err
 	}
-	return readCases(rows, capacity)
+	return collectCases(rows, capacity)
 }
 
 // Record writes one version of a case: the current row (only if newer than the
@@ -190,43 +190,6 @@ func (s *Store) countCases(ctx context.Context, filter CaseFilter) (int64, error
 	})
 }
 
-func caseFromRow(row *queries.Case) (casefile.Case, error) {
-	c := casefile.Case{
-		ID:                   row.CaseID,
-		Class:                casefile.Class(row.CaseClass),
-		Type:                 row.CaseType,
-		RegisteredByID:       value(row.RegisteredByID),
-		RegisteredByName:     value(row.RegisteredByName),
-		UpdatedByID:          value(row.UpdatedByID),
-		UpdatedByName:        value(row.UpdatedByName),
-		CustomerID:           row.CustomerID,
-		CustomerName:         value(row.CustomerName),
-		CustomerIdentNum:     value(row.CustomerIdentNum),
-		RegisteredAt:         row.RegistrationDate.UTC(),
-		State:                casefile.State(row.State),
-		Resolution:           value(row.Resolution),
-		Importance:           row.Importance,
-		Details:              value(row.Details),
-		ArrangementNum:       value(row.ArrangementNum),
-		CommReason:           value(row.CommReason),
-		CommReplyAddress:     value(row.CommReplyAddress),
-		CommReplyAddressCode: value(row.CommReplyAddressCode),
-		CommType:             value(row.CommType),
-		RelCaseID:            value(row.RelCaseID),
-		CallbackAt:           utc(row.CallbackRequestTime),
-		Categorry:            value(row.Categorry),
-		CallbackStatus:       casefile.CallbackStatus(value(row.CallbackStatus)),
-		Escalated:            row.Escalated,
-		ResolveBy:            utc(row.ResolveBy),
-		Version:              row.Version,
-		UpdatedAt:            row.UpdatedAt.UTC(),
-	}
-	if err := decodeAttachments(row.Attachments, &c.Attachments); err != nil {
-		return casefile.Case{}, fmt.Errorf("decode attachments of %s: %w", row.CaseID, err)
-	}
-	return c, nil
-}
-
 func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
 	return casefile.HistoryEntry{
 		Change: casefile.Change(row.Change),
@@ -324,22 +287,11 @@ func (s *Store) Outbox(ctx context.Context, kind string, limit int) ([]OutboxEnt
 // Callbacks lists callback requests, newest requested time first, optionally
 // of one status.
 func (s *Store) Callbacks(ctx context.Context, status casefile.CallbackStatus, limit int) ([]casefile.Case, error) {
-	rows, err := s.queries.ListCallbacks(ctx, queries.ListCallbacksParams{
-		CallbackStatus: nullable(string(status)),
-		MaxRows:        int32(limit),
-	})
+	cases, _, err := s.readCases(ctx, limit, queries.ListCallbacksSQL, nullable(string(status)), int32(limit))
 	if err != nil {
 		return nil, mapError("list callbacks", err)
 	}
-	out := make([]casefile.Case, 0, len(rows))
-	for _, r := range rows {
-		c, err := caseFromRow(&r.Case)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return cases, nil
 }
 
 // OutboxTimes says when each of the given messages reached the outbox.
@@ -357,16 +309,12 @@ func (s *Store) OutboxTimes(ctx context.Context, keys []string) (map[string]time
 
 // CasesByID returns the current state of the cases with the given ids that exist.
 func (s *Store) CasesByID(ctx context.Context, ids []string) (map[string]casefile.Case, error) {
-	rows, err := s.queries.GetCases(ctx, ids)
+	cases, _, err := s.readCases(ctx, len(ids), queries.GetCasesSQL, ids)
 	if err != nil {
 		return nil, mapError("get cases", err)
 	}
-	out := make(map[string]casefile.Case, len(rows))
-	for _, row := range rows {
-		c, err := caseFromRow(&row)
-		if err != nil {
-			return nil, err
-		}
+	out := make(map[string]casefile.Case, len(cases))
+	for _, c := range cases {
 		out[c.ID] = c
 	}
 	return out, nil

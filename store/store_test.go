@@ -285,3 +285,23 @@ func TestCasesByIDAndHistoryShapes(t *testing.T) {
 	require.False(t, shapes[c.ID].Gapless(), "version 2 is missing")
 	require.True(t, store.HistoryShape{Rows: 3, Versions: 3, First: 1, Last: 3}.Gapless())
 }
+
+func TestCallbacksListsOnlyCallbackRequestsOfTheStatus(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	callback := registered("WI0000000001", "C1", t0)
+	callback.Class, callback.Type = casefile.ClassCallbackRequest, "CallbackRequest"
+	at := t0.Add(time.Hour)
+	callback.CallbackAt, callback.CallbackStatus = &at, casefile.CallbackDelivered
+	callback.Attachments = []casefile.Attachment{}
+	complaint := registered("WI0000000002", "C1", t0)
+	for _, c := range []casefile.Case{callback, complaint} {
+		require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
+	}
+	got, err := s.Callbacks(ctx, casefile.CallbackDelivered, 10)
+	require.NoError(t, err)
+	require.Equal(t, []casefile.Case{callback}, got)
+	got, err = s.Callbacks(ctx, casefile.CallbackFailed, 10)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}

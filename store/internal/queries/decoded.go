@@ -4,6 +4,8 @@ package queries
 // kept where they are written: store/queries.sql. Not generated.
 const (
 	GetCaseSQL           = getCase
+	GetCasesSQL          = getCases
+	ListCallbacksSQL     = listCallbacks
 	ListCasesSQL         = listCases
 	ListCustomerCasesSQL = listCustomerCases
 )
