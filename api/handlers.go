@@ -148,7 +148,7 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 	}
 	if who := principalOf(c); who.CustomerID != "" {
 		if filter.CustomerID != "" && filter.CustomerID != who.CustomerID {
-			return sendJSON(c, newPageView([]caseView{}, 0, page.Number, page.Size))
+			return sendJSON(c, newPageView([]caseRef{}, 0, page.Number, page.Size))
 		}
 		filter.CustomerID = who.CustomerID
 	}
@@ -156,9 +156,9 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items := make([]caseView, 0, len(found.Cases))
+	items := make([]caseRef, 0, len(found.Cases))
 	for i := range found.Cases {
-		items = append(items, viewOfCase(&found.Cases[i]))
+		items = append(items, caseRef{&found.Cases[i]})
 	}
 	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
 }

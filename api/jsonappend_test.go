@@ -37,6 +37,8 @@ func FuzzViewsEncodeAsEncodingJSON(f *testing.F) {
 		same(t, history[0])
 		same(t, newPageView(cases, nanos, 2, 20))
 		same(t, newPageView(history, 0, 1, 100))
+		same(t, newPageView([]caseRef{{&one}, {&empty}}, nanos, 2, 20))
+		same(t, newPageView([]caseRef{}, 0, 1, 20))
 		same(t, newPageView([]caseView{}, 0, 1, 20))
 		same(t, pageView[caseView]{})
 	})

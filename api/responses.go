@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -108,6 +109,16 @@ type caseView struct {
 	VersionNum           string           `json:"version-num"`
 	UpdatedAt            timestamp        `json:"updated-at"`
 }
+
+// caseRef is a case written as its caseView when the page is written: a
+// page of them points into the store's cases instead of holding a ~0.4 KB
+// view per item (a 20-case page: 8.8 KB allocated -> 0.6 KB).
+type caseRef struct{ c *casefile.Case }
+
+func (r caseRef) appendJSON(b []byte) []byte { return viewOfCase(r.c).appendJSON(b) }
+
+// MarshalJSON is the view's encoding/json form, which appendJSON is held to.
+func (r caseRef) MarshalJSON() ([]byte, error) { return json.Marshal(viewOfCase(r.c)) }
 
 func viewOfCase(c *casefile.Case) caseView {
 	attachments := make([]attachmentView, 0, len(c.Attachments))
