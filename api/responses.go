@@ -112,7 +112,7 @@ type caseView struct {
 
 // caseRef is a case written as its caseView when the page is written: a
 // page of them points into the store's cases instead of holding a ~0.4 KB
-// view per item (a 20-case page: 8.8 KB allocated -> 0.6 KB).
+// view per item (a request for a 20-case page: 8.8 KB allocated -> 2.1 KB).
 type caseRef struct{ c *casefile.Case }
 
 func (r caseRef) appendJSON(b []byte) []byte { return viewOfCase(r.c).appendJSON(b) }
