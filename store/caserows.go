@@ -17,10 +17,9 @@ import (
 
 // Every read of cases rows (a case by id, pages, callbacks, cases by id for
 // the checks) decodes the columns straight from the wire instead of through
-// pgx's Scan: that planned every
-// column's conversion again on every query and allocated each text field, its
-// pointer and the row twice over (41.9 KB for a page of 13; docs/BENCHMARKS.md).
-// Here a row's text shares one allocation.
+// pgx's Scan: that planned every column's conversion again on every query and
+// allocated each text field, its pointer and the row twice over (41.9 KB for
+// a page of 13; docs/BENCHMARKS.md). Here a row's text shares one allocation.
 
 // caseColumnTypes are the column types of cases in table order, the order of
 // SELECT * and of sqlc's column lists. A listing's rows carry their total
@@ -232,15 +231,10 @@ func attachmentsValue(f pgconn.FieldDescription, raw []byte, to *[]casefile.Atta
 		}
 		raw = raw[1:]
 	}
-	return decodeAttachments(raw, to)
-}
-
-// decodeAttachments reads a case's attachments column as JSON text.
-func decodeAttachments(text []byte, to *[]casefile.Attachment) error {
-	if string(text) == "[]" {
+	if string(raw) == "[]" {
 		// Most cases have none; the decoder cost more than the rest of the row.
 		*to = []casefile.Attachment{}
 		return nil
 	}
-	return json.Unmarshal(text, to)
+	return json.Unmarshal(raw, to)
 }
