@@ -16,7 +16,10 @@ type Config struct {
 	DatabaseURL string
 	// DatabaseMaxConns bounds each process's pool.
 	DatabaseMaxConns int32
-	Temporal         Temporal
+	// DatabaseCaseReads bounds the API's reads of single cases in flight;
+	// those that wait go in batches (store.BatchReads). 0: no bound, no batches.
+	DatabaseCaseReads int
+	Temporal          Temporal
 	// HTTPAddr is where the API listens.
 	HTTPAddr string
 	// WorkerHTTPAddr is where the worker serves /healthz and /readyz.
@@ -170,8 +173,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return b
 	}
 	c := Config{
-		DatabaseURL:      env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cases"),
-		DatabaseMaxConns: int32(integer("DATABASE_MAX_CONNS", "16", 1)),
+		DatabaseURL:       env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cases"),
+		DatabaseMaxConns:  int32(integer("DATABASE_MAX_CONNS", "16", 1)),
+		DatabaseCaseReads: integer("DATABASE_CASE_READS", "4", 0),
 		Temporal: Temporal{
 			Address:       env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 			Namespace:     env("TEMPORAL_NAMESPACE", "default"),
@@ -240,6 +244,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "ES") && !strings.HasPrefix(alg, "PS") && alg != "EdDSA" {
 			errs = append(errs, fmt.Errorf("AUTH_ALGORITHMS: %q is not an asymmetric signature algorithm", alg))
 		}
+	}
+	if c.DatabaseCaseReads > int(c.DatabaseMaxConns) {
+		errs = append(errs, errors.New("DATABASE_CASE_READS: at most DATABASE_MAX_CONNS, so other queries still get a connection"))
 	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"))

@@ -26,6 +26,7 @@ func TestDefaults(t *testing.T) {
 	require.False(t, cfg.Temporal.TLS())
 	require.False(t, cfg.Auth.DevIssuer, "the dev issuer is off unless asked for")
 	require.Equal(t, []string{"RS256", "ES256", "PS256"}, cfg.Auth.Algorithms)
+	require.Equal(t, 4, cfg.DatabaseCaseReads)
 }
 
 func TestAnIssuerIsRequiredOutsideDevelopment(t *testing.T) {
@@ -49,9 +50,11 @@ func TestBadValuesAreAllReported(t *testing.T) {
 		"CASE_SMTP_TLS":             "maybe",
 		"TEMPORAL_TLS_CERT":         "/cert.pem",
 		"TEMPORAL_GRPC_COMPRESSION": "zstd",
+		"DATABASE_MAX_CONNS":        "4",
+		"DATABASE_CASE_READS":       "5",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"REQUEST_TIMEOUT", "CASE_SLA_HIGH", "CASE_CALLBACK_WEBHOOK_SECRET", "CASE_SMTP_TLS", "TEMPORAL_TLS_KEY", "TEMPORAL_GRPC_COMPRESSION"} {
+	for _, name := range []string{"DATABASE_CASE_READS", "REQUEST_TIMEOUT", "CASE_SLA_HIGH", "CASE_CALLBACK_WEBHOOK_SECRET", "CASE_SMTP_TLS", "TEMPORAL_TLS_KEY", "TEMPORAL_GRPC_COMPRESSION"} {
 		require.ErrorContains(t, err, name)
 	}
 }

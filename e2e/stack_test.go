@@ -184,7 +184,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
 
 	app := api.New(api.Options{
-		Cases:       caseops.New(tc, s.store, *opts.policy),
+		Cases:       caseops.New(tc, s.store.BatchReads(2), *opts.policy), // as caseapi reads
 		Idempotency: s.store,
 		Tracer:      opts.tracer,
 		Verifier: auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: keys}, Issuer: "e2e", Audience: "case-api",

@@ -19,6 +19,7 @@ import (
 type Store struct {
 	pool    *pgxpool.Pool
 	queries *queries.Queries
+	lookups *caseLookups // nil: Case reads each case on its own
 }
 
 // New returns a store over pool.
@@ -33,19 +34,6 @@ func (s *Store) NextCaseID(ctx context.Context) (string, error) {
 		return "", mapError("next case number", err)
 	}
 	return casefile.FormatID(n), nil
-}
-
-// Case returns the current state of the case with the given id, or an error
-// wrapping ErrNotFound.
-func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
-	cases, _, err := s.readCases(ctx, 1, queries.GetCaseSQL, id)
-	if err != nil {
-		return casefile.Case{}, mapError("get case "+id, err)
-	}
-	if len(cases) == 0 {
-		return casefile.Case{}, casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
-	}
-	return cases[0], nil
 }
 
 // readCases runs a query whose rows are cases (see caserows.go).

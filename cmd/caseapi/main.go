@@ -75,6 +75,9 @@ func run(ctx context.Context) error {
 	defer tc.Close()
 
 	st := store.New(pool)
+	if cfg.DatabaseCaseReads > 0 {
+		st = st.BatchReads(cfg.DatabaseCaseReads)
+	}
 	app := api.New(api.Options{
 		Cases:       caseops.New(tc, st, policyOf(cfg.Lifecycle)),
 		Idempotency: st,

@@ -1,0 +1,190 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/internal/pgtest"
+	"github.com/bank/caseservice/store"
+)
+
+// readTracer counts the single and batched case reads and holds single ones
+// at a gate until it opens.
+type readTracer struct {
+	gate             chan struct{}
+	singles, batches atomic.Int64
+}
+
+func (r *readTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	switch data.SQL {
+	case store.GetCaseSQL:
+		r.singles.Add(1)
+		<-r.gate
+	case store.GetCasesSQL:
+		r.batches.Add(1)
+	}
+	return ctx
+}
+
+func (r *readTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// tracedStore is a store with cases WI..01 to WI..n, over a pool that tracer sees.
+func tracedStore(t *testing.T, tracer pgx.QueryTracer, n int) *store.Store {
+	t.Helper()
+	_, url := pgtest.New(t)
+	pool, err := store.Connect(context.Background(), url, 8, tracer)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	s := store.New(pool)
+	for i := 1; i <= n; i++ {
+		c := registered(fmt.Sprintf("WI%010d", i), fmt.Sprintf("C%d", i), t0)
+		require.NoError(t, s.Record(context.Background(), casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
+	}
+	return s
+}
+
+func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
+	tracer := &readTracer{gate: make(chan struct{})}
+	close(tracer.gate)
+	s := tracedStore(t, tracer, 5)
+	ctx := context.Background()
+	want := map[string]casefile.Case{}
+	for i := 1; i <= 5; i++ {
+		id := fmt.Sprintf("WI%010d", i)
+		c, err := s.Case(ctx, id) // on its own: the store BatchReads was called on is unchanged
+		require.NoError(t, err)
+		want[id] = c
+	}
+	tracer.singles.Store(0)
+	tracer.gate = make(chan struct{}) // hold the reads from here on
+	batched := s.BatchReads(2)
+
+	type answer struct {
+		c   casefile.Case
+		err error
+	}
+	ask := func(ctx context.Context, id string) <-chan answer {
+		out := make(chan answer, 1)
+		go func() {
+			c, err := batched.Case(ctx, id)
+			out <- answer{c, err}
+		}()
+		return out
+	}
+	// Two lookups take both slots and are held at Postgres...
+	first, second := ask(ctx, "WI0000000001"), ask(ctx, "WI0000000002")
+	require.Eventually(t, func() bool { return tracer.singles.Load() == 2 }, 5*time.Second, time.Millisecond)
+	// ...so these wait: a case twice, a missing one, and one that gives up.
+	ids := []string{"WI0000000003", "WI0000000004", "WI0000000003", "WI0000000009", "WI0000000005"}
+	waiting := make([]<-chan answer, len(ids))
+	for i, id := range ids {
+		waiting[i] = ask(ctx, id)
+	}
+	impatient, giveUp := context.WithCancel(ctx)
+	gaveUp := ask(impatient, "WI0000000001")
+	require.Eventually(t, func() bool { return batched.LookupsWaiting() == len(ids)+1 }, 5*time.Second, time.Millisecond)
+	giveUp()
+	assert.ErrorIs(t, (<-gaveUp).err, context.Canceled)
+	assert.Equal(t, len(ids), batched.LookupsWaiting(), "the lookup that gave up left the queue")
+
+	close(tracer.gate)
+	for i, a := range []answer{<-first, <-second} {
+		require.NoError(t, a.err)
+		assert.Equal(t, want[fmt.Sprintf("WI%010d", i+1)], a.c)
+	}
+	for i, id := range ids {
+		a := <-waiting[i]
+		if id == "WI0000000009" {
+			assert.ErrorIs(t, a.err, casefile.ErrNotFound)
+			continue
+		}
+		require.NoError(t, a.err, id)
+		assert.Equal(t, want[id], a.c)
+	}
+	assert.EqualValues(t, 2, tracer.singles.Load(), "single reads")
+	assert.EqualValues(t, 1, tracer.batches.Load(), "the waiting lookups shared one query")
+	assert.Zero(t, batched.QueriesInFlight())
+	assert.Zero(t, batched.LookupsWaiting())
+}
+
+// Many lookups, some giving up at random, must each get their own case or
+// their own error, and leave no slot taken.
+func TestBatchedReadsUnderConcurrencyAndCancellation(t *testing.T) {
+	tracer := &readTracer{gate: make(chan struct{})}
+	close(tracer.gate)
+	const cases = 50
+	batched := tracedStore(t, tracer, cases).BatchReads(2)
+
+	var wg sync.WaitGroup
+	var answered, gaveUp atomic.Int64
+	for g := range 64 {
+		wg.Go(func() {
+			for i := range 40 {
+				n := (g*40+i)%(cases+5) + 1 // now and then a missing case
+				id := fmt.Sprintf("WI%010d", n)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(40))*time.Millisecond)
+				c, err := batched.Case(ctx, id)
+				cancel()
+				switch {
+				case errors.Is(err, context.DeadlineExceeded):
+					gaveUp.Add(1)
+				case n > cases:
+					assert.ErrorIs(t, err, casefile.ErrNotFound, id)
+				default:
+					if assert.NoError(t, err, id) {
+						assert.Equal(t, id, c.ID)
+						answered.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d answered, %d gave up, %d single and %d batched queries", answered.Load(), gaveUp.Load(), tracer.singles.Load(), tracer.batches.Load())
+	assert.NotZero(t, answered.Load())
+	assert.NotZero(t, tracer.batches.Load(), "lookups that waited went in batches")
+	assert.Eventually(t, func() bool { return batched.QueriesInFlight() == 0 }, 5*time.Second, time.Millisecond, "every slot is given back")
+	assert.Zero(t, batched.LookupsWaiting())
+}
+
+func TestBatchedReadsSplitLongQueues(t *testing.T) {
+	tracer := &readTracer{gate: make(chan struct{})}
+	batched := tracedStore(t, tracer, 1).BatchReads(1)
+	ctx := context.Background()
+	held := make(chan error, 1)
+	go func() {
+		_, err := batched.Case(ctx, "WI0000000001")
+		held <- err
+	}()
+	require.Eventually(t, func() bool { return tracer.singles.Load() == 1 }, 5*time.Second, time.Millisecond)
+	const waiting = 300 // batches of 128, 128 and 44
+	errs := make(chan error, waiting)
+	for range waiting {
+		go func() {
+			c, err := batched.Case(ctx, "WI0000000001")
+			if err == nil && c.ID != "WI0000000001" {
+				err = fmt.Errorf("got case %s", c.ID)
+			}
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return batched.LookupsWaiting() == waiting }, 5*time.Second, time.Millisecond)
+	close(tracer.gate)
+	require.NoError(t, <-held)
+	for range waiting {
+		require.NoError(t, <-errs)
+	}
+	assert.EqualValues(t, 3, tracer.batches.Load())
+	assert.Zero(t, batched.QueriesInFlight())
+}
