@@ -77,9 +77,13 @@ func Run(ctx context.Context, plan Plan, do Do) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
+// maxSleep bounds how long the open loop sleeps before it checks ctx again.
+const maxSleep = 10 * time.Millisecond
+
 // openLoop starts operation i at start + i/rate, waiting for a free slot
 // when Concurrency are in flight (the wait counts in its latency).
 func openLoop(ctx context.Context, plan Plan, start time.Time, more func(int, time.Time) bool, do Do, wg *sync.WaitGroup) {
+	defer preciseSleeps()()
 	slots := make(chan struct{}, plan.Concurrency)
 	interval := time.Duration(float64(time.Second) / plan.Rate)
 	for seq := 0; ; seq++ {
@@ -87,12 +91,11 @@ func openLoop(ctx context.Context, plan Plan, start time.Time, more func(int, ti
 		if !more(seq, due) {
 			return
 		}
-		if wait := time.Until(due); wait > 0 {
-			select {
-			case <-ctx.Done():
+		for wait := time.Until(due); wait > 0; wait = time.Until(due) {
+			if ctx.Err() != nil {
 				return
-			case <-time.After(wait):
 			}
+			sleep(min(wait, maxSleep))
 		}
 		select {
 		case <-ctx.Done():
