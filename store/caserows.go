@@ -38,14 +38,16 @@ var caseColumnTypes = [...]uint32{
 const caseColumns = len(caseColumnTypes)
 
 // collectCases decodes every row of rows into a case, and the total count a
-// listing's rows carry. capacity is the most rows expected.
+// listing's rows carry. capacity is the most rows expected; a listing's total,
+// when smaller, bounds them instead (a customer's page holds a few of its 20
+// slots, and a case is ~0.4 KB).
 func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 	defer rows.Close()
 	var total int64
-	cases := make([]casefile.Case, 0, capacity)
+	var cases []casefile.Case
 	for rows.Next() {
 		fields, raw := rows.FieldDescriptions(), rows.RawValues()
-		if len(cases) == 0 {
+		if cases == nil {
 			if err := checkCaseColumns(fields); err != nil {
 				return nil, 0, err
 			}
@@ -58,8 +60,17 @@ func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 			if total, err = int8Value(fields[caseColumns], raw[caseColumns]); err != nil {
 				return nil, 0, fmt.Errorf("total count: %w", err)
 			}
+			if cases == nil && total > 0 && total < int64(capacity) {
+				capacity = int(total)
+			}
+		}
+		if cases == nil {
+			cases = make([]casefile.Case, 0, capacity)
 		}
 		cases = append(cases, c)
+	}
+	if cases == nil {
+		cases = []casefile.Case{}
 	}
 	return cases, total, rows.Err()
 }
