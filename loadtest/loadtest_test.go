@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,5 +138,35 @@ func TestResetForgetsTheWarmUp(t *testing.T) {
 	rep := r.Report("api", time.Second)
 	if len(rep.Ops) != 1 || rep.Ops[0].Count != 1 || rep.Ops[0].Max != 2 || len(rep.Ops[0].Errors) != 0 {
 		t.Fatalf("after reset: %+v", rep.Ops)
+	}
+}
+
+func TestStartLatenessIsReportedForOpenLoops(t *testing.T) {
+	r := NewRecorder()
+	r.Started(time.Hour) // a warm-up's, forgotten below
+	r.Reset()
+	for i := 1; i <= 100; i++ {
+		r.Started(time.Duration(i) * 10 * time.Microsecond)
+		r.Record("list", time.Millisecond, Outcome{Status: 200})
+	}
+	rep := r.Report("api", time.Second)
+	if l := rep.StartedLate; l == nil || l.P50 != 0.5 || l.P99 != 0.99 || l.Max != 1 {
+		t.Fatalf("started late = %+v", rep.StartedLate)
+	}
+	var text strings.Builder
+	rep.Rate = 100
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "started behind schedule: p50 0.500 ms, p99 0.990 ms, max 1.0 ms") {
+		t.Fatalf("open-loop report lacks the lateness:\n%s", text.String())
+	}
+	text.Reset()
+	rep.Rate = 0
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text.String(), "behind schedule") {
+		t.Fatalf("a closed loop has no schedule to be behind:\n%s", text.String())
 	}
 }

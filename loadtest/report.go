@@ -17,8 +17,9 @@ import (
 // Recorder collects the outcome of every operation. It is safe for
 // concurrent use.
 type Recorder struct {
-	mu  sync.Mutex
-	ops map[string]*opStats
+	mu     sync.Mutex
+	ops    map[string]*opStats
+	starts []time.Duration // how late each operation started
 }
 
 type opStats struct {
@@ -36,6 +37,16 @@ func (r *Recorder) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ops = map[string]*opStats{}
+	r.starts = nil
+}
+
+// Started notes how late an operation started against its schedule: in an
+// open loop, the generator's own lateness and any wait for a free slot, both
+// of which are in the operation's latency.
+func (r *Recorder) Started(late time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.starts = append(r.starts, late)
 }
 
 // Outcome is how one operation ended, after any retries.
@@ -89,6 +100,15 @@ type Report struct {
 	Rate        float64    `json:"rate,omitempty"`
 	Total       OpReport   `json:"total"`
 	Ops         []OpReport `json:"operations"`
+	// StartedLate is how late operations started, when that was noted.
+	StartedLate *Lateness `json:"started-late,omitempty"`
+}
+
+// Lateness summarises how late operations started.
+type Lateness struct {
+	P50 Millis `json:"p50-ms"`
+	P99 Millis `json:"p99-ms"`
+	Max Millis `json:"max-ms"`
 }
 
 // OpReport summarises one kind of operation.
@@ -130,6 +150,10 @@ func (r *Recorder) Report(name string, elapsed time.Duration) Report {
 		all.retried += s.retried
 	}
 	rep.Total = all.report("total", elapsed)
+	if len(r.starts) > 0 {
+		late := slices.Sorted(slices.Values(r.starts))
+		rep.StartedLate = &Lateness{P50: millis(quantile(late, 0.50)), P99: millis(quantile(late, 0.99)), Max: millis(late[len(late)-1])}
+	}
 	return rep
 }
 
@@ -178,6 +202,9 @@ func (rep Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if l := rep.StartedLate; l != nil && rep.Rate > 0 {
+		fmt.Fprintf(w, "started behind schedule: p50 %.3f ms, p99 %.3f ms, max %.1f ms (in the latencies above)\n", l.P50, l.P99, l.Max)
 	}
 	if len(rep.Total.Errors) > 0 {
 		fmt.Fprintln(w, "errors:")

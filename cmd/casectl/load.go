@@ -240,7 +240,10 @@ func runPhase(ctx context.Context, name string, plan loadtest.Plan, rec *loadtes
 	if showProgress {
 		stop = showBar(name, plan, rec, progressOut)
 	}
-	elapsed, err := loadtest.Run(ctx, plan, do)
+	elapsed, err := loadtest.Run(ctx, plan, func(ctx context.Context, seq int, scheduled time.Time) {
+		rec.Started(time.Since(scheduled))
+		do(ctx, seq, scheduled)
+	})
 	stop()
 	if err != nil {
 		return loadtest.Report{}, err
