@@ -60,11 +60,11 @@ func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 			if total, err = int8Value(fields[caseColumns], raw[caseColumns]); err != nil {
 				return nil, 0, fmt.Errorf("total count: %w", err)
 			}
-			if cases == nil && total > 0 && total < int64(capacity) {
-				capacity = int(total)
-			}
 		}
 		if cases == nil {
+			if total > 0 && total < int64(capacity) {
+				capacity = int(total)
+			}
 			cases = make([]casefile.Case, 0, capacity)
 		}
 		cases = append(cases, c)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -131,23 +132,20 @@ func (s *Store) readBatch(batch []*lookup) {
 	}
 	ctx, cancel := batchContext(batch)
 	defer cancel()
-	var cases []casefile.Case
+	var cases map[string]casefile.Case
 	err := ctx.Err() // every lookup of batch has given up
 	if err == nil {
-		cases, _, err = s.readCases(ctx, len(ids), queries.GetCasesSQL, ids)
+		cases, err = s.CasesByID(ctx, ids)
 	}
 	for _, l := range batch {
+		c, ok := cases[l.id]
 		switch {
 		case err != nil:
-			l.err = mapError("get case "+l.id, err)
-		default:
+			l.err = fmt.Errorf("get case %s: %w", l.id, err)
+		case !ok:
 			l.err = notFound(l.id)
-			for i := range cases {
-				if cases[i].ID == l.id {
-					l.found, l.err = cases[i], nil
-					break
-				}
-			}
+		default:
+			l.found = c
 		}
 		if l != batch[0] { // the reader's own goroutine is this one
 			close(l.done)

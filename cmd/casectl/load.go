@@ -240,10 +240,14 @@ func runPhase(ctx context.Context, name string, plan loadtest.Plan, rec *loadtes
 	if showProgress {
 		stop = showBar(name, plan, rec, progressOut)
 	}
-	elapsed, err := loadtest.Run(ctx, plan, func(ctx context.Context, seq int, scheduled time.Time) {
-		rec.Started(time.Since(scheduled))
-		do(ctx, seq, scheduled)
-	})
+	if plan.Rate > 0 { // only an open loop has a schedule to fall behind
+		run := do
+		do = func(ctx context.Context, seq int, due time.Time) {
+			rec.Started(time.Since(due))
+			run(ctx, seq, due)
+		}
+	}
+	elapsed, err := loadtest.Run(ctx, plan, do)
 	stop()
 	if err != nil {
 		return loadtest.Report{}, err
