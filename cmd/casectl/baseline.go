@@ -118,22 +118,14 @@ ORDER BY registration_date DESC, case_id DESC LIMIT 20 OFFSET 0`
 )
 
 func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *readTargets, rec *loadtest.Recorder) (loadtest.Do, func(), error) {
-	if !m.reads() {
-		return nil, nil, errors.New("--baseline sql needs get or list in --mix")
-	}
-	if _, ok := targets.pick(); !ok {
-		return nil, nil, errors.New("--baseline sql found no cases to read; seed some (casectl seed)")
+	reads, err := readsOf(m, targets)
+	if err != nil {
+		return nil, nil, err
 	}
 	// The same pool size as the API's.
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, nil)
 	if err != nil {
 		return nil, nil, err
-	}
-	reads := mix{}
-	for i, op := range m.ops {
-		if op == "get" || op == "list" {
-			reads.ops, reads.weights, reads.total = append(reads.ops, op), append(reads.weights, m.weights[i]), reads.total+m.weights[i]
-		}
 	}
 	do := func(ctx context.Context, _ int, scheduled time.Time) {
 		op := reads.pick()
@@ -170,4 +162,22 @@ func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *re
 		rec.Record(op, time.Since(scheduled), o)
 	}
 	return do, pool.Close, nil
+}
+
+// readsOf is the get and list part of m, which the read baselines run; there
+// must be cases to read.
+func readsOf(m mix, targets *readTargets) (mix, error) {
+	if !m.reads() {
+		return mix{}, errors.New("a read baseline needs get or list in --mix")
+	}
+	if _, ok := targets.pick(); !ok {
+		return mix{}, errors.New("a read baseline found no cases to read; seed some (casectl seed)")
+	}
+	reads := mix{}
+	for i, op := range m.ops {
+		if op == "get" || op == "list" {
+			reads.ops, reads.weights, reads.total = append(reads.ops, op), append(reads.weights, m.weights[i]), reads.total+m.weights[i]
+		}
+	}
+	return reads, nil
 }

@@ -58,7 +58,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 			"close, attach, get (by id) and list (a customer's cases in a state). Writes touch only\n" +
 			"cases this run created, each owned by one caller at a time, and carry Idempotency-Keys,\n" +
 			"so --retries repeats them safely. Closed loop at --concurrency, or open loop at --rate.\n" +
-			"--baseline temporal|sql first runs the same plan without the API (see docs/BENCHMARKS.md).",
+			"--baseline temporal|sql|http first runs the same plan without the API (see docs/BENCHMARKS.md).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
@@ -70,8 +70,8 @@ func loadCommand(cfg config.Config) *cobra.Command {
 				return fmt.Errorf("--count is at most %d", maxLoadCount)
 			case o.subjects < 1 || o.retries < 0 || o.sample < 0 || o.rounds < 1 || o.rounds > 10:
 				return errors.New("--subjects must be positive, --rounds 1 to 10, --retries and --sample not negative")
-			case o.baseline != "" && o.baseline != "temporal" && o.baseline != "sql":
-				return fmt.Errorf("--baseline %q: want temporal or sql", o.baseline)
+			case o.baseline != "" && o.baseline != "temporal" && o.baseline != "sql" && o.baseline != "http":
+				return fmt.Errorf("--baseline %q: want temporal, sql or http", o.baseline)
 			}
 			if err := o.plan.Validate(); err != nil {
 				return err
@@ -100,7 +100,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.IntVar(&o.sample, "sample", 3000, "existing cases to sample through the API as targets of get and list")
 	f.DurationVar(&o.callbackIn, "callback-in", 2*time.Minute, "how far ahead created callbacks are due")
 	f.StringVar(&o.ledgerFile, "ledger", "", "write every case this run created and the state its last 2xx write set, for casectl verify")
-	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates) or sql (get, list)")
+	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates), sql (get, list on pgx) or http (get, list on pgx behind a bare HTTP server)")
 	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times in turn and report the median ratios (state on the servers grows between phases)")
 	f.StringVar(&o.workerURL, "worker-metrics", "", "worker /metrics URL whose RSS to report as well, e.g. http://127.0.0.1:8081/metrics")
 	return cmd
@@ -138,7 +138,7 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 		}
 		var base loadtest.Report
 		if o.baseline != "" {
-			if base, err = runBaseline(ctx, cfg, o, m, api.targets, "baseline "+o.baseline+suffix, showProgress, progressOut); err != nil {
+			if base, err = runBaseline(ctx, cfg, o, m, tokens, api.targets, "baseline "+o.baseline+suffix, showProgress, progressOut); err != nil {
 				return err
 			}
 			result.Runs = append(result.Runs, base)
@@ -201,7 +201,7 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 }
 
 // runBaseline runs the plan once without the API.
-func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, targets *readTargets, name string, showProgress bool, progressOut io.Writer) (loadtest.Report, error) {
+func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, tokens []string, targets *readTargets, name string, showProgress bool, progressOut io.Writer) (loadtest.Report, error) {
 	rec := loadtest.NewRecorder()
 	var do loadtest.Do
 	var cleanup func()
@@ -211,6 +211,8 @@ func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, t
 		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec)
 	case "sql":
 		do, cleanup, err = startSQLBaseline(ctx, cfg, m, targets, rec)
+	case "http":
+		do, cleanup, err = startHTTPBaseline(o, m, tokens, targets, rec)
 	}
 	if err != nil {
 		return loadtest.Report{}, err
@@ -403,7 +405,7 @@ func ratios(baseline string, base, api loadtest.Report) map[string]float64 {
 	}
 	out := map[string]float64{}
 	names := []string{"create"}
-	if baseline == "sql" {
+	if baseline == "sql" || baseline == "http" {
 		names = []string{"get", "list"}
 	}
 	for _, name := range names {

@@ -31,7 +31,9 @@ func TestParseMix(t *testing.T) {
 func TestRatiosCompareLikeOperations(t *testing.T) {
 	base := loadtest.Report{Ops: []loadtest.OpReport{{Op: "get", Throughput: 1000, P99: 4}, {Op: "list", Throughput: 500, P99: 8}}}
 	api := loadtest.Report{Ops: []loadtest.OpReport{{Op: "get", Throughput: 500, P99: 6}, {Op: "list", Throughput: 400, P99: 8}}}
-	require.Equal(t, map[string]float64{"get-throughput": 0.5, "get-p99": 1.5, "list-throughput": 0.8, "list-p99": 1}, ratios("sql", base, api))
+	want := map[string]float64{"get-throughput": 0.5, "get-p99": 1.5, "list-throughput": 0.8, "list-p99": 1}
+	require.Equal(t, want, ratios("sql", base, api))
+	require.Equal(t, want, ratios("http", base, api), "the HTTP baseline serves the same reads")
 	require.Empty(t, ratios("temporal", base, api), "no creates to compare")
 }
 

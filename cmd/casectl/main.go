@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	root.SetOut(out)
 	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
 		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg), seedCommand(cfg), loadCommand(cfg),
-		reconcileCommand(cfg), verifyCommand(cfg))
+		reconcileCommand(cfg), verifyCommand(cfg), floorServerCommand(cfg))
 	return root.ExecuteContext(ctx)
 }
 
