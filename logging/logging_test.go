@@ -50,3 +50,35 @@ func TestAccessLogKeepsItsLevel(t *testing.T) {
 		t.Fatalf("an info line at level warn: %q", out.String())
 	}
 }
+
+// syncCounter is a log destination that, like a file, can be synced.
+type syncCounter struct {
+	bytes.Buffer
+	syncs int
+}
+
+func (s *syncCounter) Sync() error {
+	s.syncs++
+	return nil
+}
+
+// The access log's flushes write its lines but never fsync the destination:
+// that would hold the log's lock, and the requests waiting on it, for a disk
+// flush each second.
+func TestAccessLogFlushesWithoutSyncingItsDestination(t *testing.T) {
+	out := &syncCounter{}
+	logger, flush, err := logging.Access("info", false, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Info("Request")
+	if err := logger.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"msg":"Request"`) || out.syncs != 0 {
+		t.Fatalf("flushed %q with %d syncs; want the line and no sync", out.String(), out.syncs)
+	}
+}
