@@ -334,7 +334,7 @@ func (h *handlers) caseFor(c *fiber.Ctx, id string) (casefile.Case, error) {
 		return casefile.Case{}, err
 	}
 	if who := principalOf(c); who.CustomerID != "" && found.CustomerID != who.CustomerID {
-		return casefile.Case{}, casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
+		return casefile.Case{}, casefile.NotFound(id)
 	}
 	return found, nil
 }

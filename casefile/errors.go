@@ -28,3 +28,10 @@ func (r *Rejection) Unwrap() error { return r.Kind }
 func Reject(kind error, format string, args ...any) error {
 	return &Rejection{Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
+
+// NotFound is the rejection for an id with no case. Every layer answers it
+// in these words, so a case a customer token may not see reads exactly as a
+// missing one.
+func NotFound(id string) error {
+	return Reject(ErrNotFound, "case %s does not exist", id)
+}

@@ -204,7 +204,7 @@ func (s *Service) updateError(ctx context.Context, caseID, name string, err erro
 		c, lookupErr := s.store.Case(ctx, caseID)
 		switch {
 		case errors.Is(lookupErr, casefile.ErrNotFound):
-			return casefile.Reject(casefile.ErrNotFound, "case %s does not exist", caseID)
+			return casefile.NotFound(caseID)
 		case lookupErr != nil:
 			return lookupErr
 		case c.State == casefile.StateClosed:

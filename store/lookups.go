@@ -143,7 +143,7 @@ func (s *Store) readBatch(batch []*lookup) {
 		case err != nil:
 			l.err = fmt.Errorf("get case %s: %w", l.id, err)
 		case !ok:
-			l.err = notFound(l.id)
+			l.err = casefile.NotFound(l.id)
 		default:
 			l.found = c
 		}
@@ -180,11 +180,7 @@ func (s *Store) caseAlone(ctx context.Context, id string) (casefile.Case, error)
 		return casefile.Case{}, mapError("get case "+id, err)
 	}
 	if len(cases) == 0 {
-		return casefile.Case{}, notFound(id)
+		return casefile.Case{}, casefile.NotFound(id)
 	}
 	return cases[0], nil
-}
-
-func notFound(id string) error {
-	return casefile.Reject(casefile.ErrNotFound, "case %s does not exist", id)
 }
