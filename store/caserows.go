@@ -47,25 +47,24 @@ func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 	var cases []casefile.Case
 	for rows.Next() {
 		fields, raw := rows.FieldDescriptions(), rows.RawValues()
-		if cases == nil {
+		if cases == nil { // the first row: every row has the same columns and total
 			if err := checkCaseColumns(fields); err != nil {
 				return nil, 0, err
 			}
-		}
-		c, err := decodeCase(fields, raw)
-		if err != nil {
-			return nil, 0, err
-		}
-		if len(raw) > caseColumns {
-			if total, err = int8Value(fields[caseColumns], raw[caseColumns]); err != nil {
-				return nil, 0, fmt.Errorf("total count: %w", err)
+			if len(raw) > caseColumns {
+				var err error
+				if total, err = int8Value(fields[caseColumns], raw[caseColumns]); err != nil {
+					return nil, 0, fmt.Errorf("total count: %w", err)
+				}
 			}
-		}
-		if cases == nil {
 			if total > 0 && total < int64(capacity) {
 				capacity = int(total)
 			}
 			cases = make([]casefile.Case, 0, capacity)
+		}
+		c, err := decodeCase(fields, raw)
+		if err != nil {
+			return nil, 0, err
 		}
 		cases = append(cases, c)
 	}
