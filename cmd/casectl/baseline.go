@@ -117,6 +117,14 @@ WHERE state = $1 AND customer_id = $2
 ORDER BY registration_date DESC, case_id DESC LIMIT 20 OFFSET 0`
 )
 
+// baselineQuery is the SQL and arguments of read op ("get" or "list") of t.
+func baselineQuery(op string, t readTarget) (string, []any) {
+	if op == "list" {
+		return baselineListSQL, []any{string(t.state), t.customer}
+	}
+	return baselineGetSQL, []any{t.id}
+}
+
 func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *readTargets, rec *loadtest.Recorder) (loadtest.Do, func(), error) {
 	reads, err := readsOf(m, targets)
 	if err != nil {
@@ -130,10 +138,7 @@ func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *re
 	do := func(ctx context.Context, _ int, scheduled time.Time) {
 		op := reads.pick()
 		t, _ := targets.pick()
-		sql, args := baselineGetSQL, []any{t.id}
-		if op == "list" {
-			sql, args = baselineListSQL, []any{string(t.state), t.customer}
-		}
+		sql, args := baselineQuery(op, t)
 		o := loadtest.Outcome{Status: 200}
 		rows, err := pool.Query(ctx, sql, args...)
 		if err == nil {

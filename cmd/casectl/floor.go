@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/valyala/fasthttp"
 
+	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/loadtest"
 	"github.com/bank/caseservice/store"
@@ -82,20 +83,21 @@ func floorHandler(pool *pgxpool.Pool) fasthttp.RequestHandler {
 	return func(c *fasthttp.RequestCtx) {
 		path := string(c.Path())
 		id, isGet := strings.CutPrefix(path, "/cases/")
-		var sql string
-		var args []any
+		var op string
+		var t readTarget
 		switch {
 		case isGet && id != "":
-			sql, args = baselineGetSQL, []any{id}
+			op, t.id = "get", id
 		case path == "/cases":
 			q := c.QueryArgs()
-			sql, args = baselineListSQL, []any{string(q.Peek("state")), string(q.Peek("customer-id"))}
+			op, t.customer, t.state = "list", string(q.Peek("customer-id")), casefile.State(q.Peek("state"))
 		default:
 			c.SetStatusCode(fasthttp.StatusNotFound)
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), floorTimeout)
 		defer cancel()
+		sql, args := baselineQuery(op, t)
 		rows, err := pool.Query(ctx, sql, args...)
 		if err != nil {
 			c.SetStatusCode(fasthttp.StatusInternalServerError)
