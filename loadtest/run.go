@@ -83,7 +83,8 @@ const maxSleep = 10 * time.Millisecond
 // openLoop starts operation i at start + i/rate, waiting for a free slot
 // when Concurrency are in flight (the wait counts in its latency).
 func openLoop(ctx context.Context, plan Plan, start time.Time, more func(int, time.Time) bool, do Do, wg *sync.WaitGroup) {
-	defer preciseSleeps()()
+	timer := newDueTimer()
+	defer timer.close()
 	slots := make(chan struct{}, plan.Concurrency)
 	interval := time.Duration(float64(time.Second) / plan.Rate)
 	for seq := 0; ; seq++ {
@@ -95,7 +96,7 @@ func openLoop(ctx context.Context, plan Plan, start time.Time, more func(int, ti
 			if ctx.Err() != nil {
 				return
 			}
-			sleep(min(wait, maxSleep))
+			timer.sleep(min(wait, maxSleep))
 		}
 		select {
 		case <-ctx.Done():

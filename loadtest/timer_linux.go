@@ -1,37 +1,50 @@
 package loadtest
 
 import (
-	"runtime"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Go's timers fire up to a millisecond late on Linux (measured here: 0.55 ms
-// median, 1.1 ms p99 at 1,000 arrivals a second), and an open loop counts
-// latency from each arrival's due time: the generator's own lateness was in
-// every figure. The dispatching thread sleeps in nanosleep with a 1 µs timer
-// slack instead: 55 µs median, 130 µs p99.
+// An open loop counts latency from each arrival's due time, so the
+// generator's own lateness is in every figure. Go's timers fire late and
+// unevenly here (1 ms sleeps: 0.12 ms median, 0.35–0.63 ms p99 late; 0.55 ms
+// median in an earlier Go). The open loop waits on a timerfd instead (0.07–0.09
+// ms median, 0.22–0.29 ms p99): a kernel high-resolution timer read through the
+// netpoller, so the waiting goroutine parks like any other and holds no
+// thread. A nanosleep on a locked thread is as precise, but it holds a P in a
+// system call with the arrival just started queued behind it: the runtime's
+// monitor then takes the P back at every arrival and keeps polling every
+// 20 µs, which cost the load tool ~17 % more CPU a request
+// (docs/BENCHMARKS.md, eighth session).
 
-// preciseSleeps makes the sleeps of the calling goroutine precise until the
-// returned function is called.
-func preciseSleeps() (restore func()) {
-	runtime.LockOSThread()
-	slack, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+// dueTimer sleeps the calling goroutine, parked like any other waiting on I/O.
+type dueTimer struct {
+	fd   int
+	file *os.File
+	buf  [8]byte
+}
+
+// newDueTimer returns a precise timer, or one on Go's own timers if the
+// kernel refuses a timerfd.
+func newDueTimer() sleeper {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return runtime.UnlockOSThread
+		return goTimer{}
 	}
-	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0); err != nil {
-		return runtime.UnlockOSThread
-	}
-	return func() {
-		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0)
-		runtime.UnlockOSThread()
-	}
+	// A non-blocking descriptor is read through the netpoller.
+	return &dueTimer{fd: fd, file: os.NewFile(uintptr(fd), "timerfd")}
 }
 
-// sleep blocks the thread for d; a signal may end it early.
-func sleep(d time.Duration) {
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	_ = unix.Nanosleep(&ts, nil)
+// sleep blocks for d (d > 0); an error ends it early.
+func (t *dueTimer) sleep(d time.Duration) {
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
+	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
+		time.Sleep(d)
+		return
+	}
+	_, _ = t.file.Read(t.buf[:]) // the count of expiries: always 1 here
 }
+
+func (t *dueTimer) close() { _ = t.file.Close() }

@@ -2,8 +2,4 @@
 
 package loadtest
 
-import "time"
-
-func preciseSleeps() (restore func()) { return func() {} }
-
-func sleep(d time.Duration) { time.Sleep(d) }
+func newDueTimer() sleeper { return goTimer{} }
