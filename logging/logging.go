@@ -32,8 +32,8 @@ func New(level string, development bool) (*zap.Logger, error) {
 // instead of a write system call per request (the unbuffered development log
 // was 8% of the API's CPU on reads). A process killed outright loses at most
 // the last second of access lines; case data never goes through a log.
-// Flushing never calls w's Sync: on a file that is an fsync each second
-// with the log's lock held, which would make requests wait for the disk.
+// A request waits for w only when a second's lines fill the batch; otherwise
+// it waits at most to append its line (batchWriter).
 func Access(level string, development bool, w io.Writer) (*zap.Logger, func() error, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
@@ -43,7 +43,7 @@ func Access(level string, development bool, w io.Writer) (*zap.Logger, func() er
 	if development {
 		encoder = zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
 	}
-	out := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(struct{ io.Writer }{w}), FlushInterval: time.Second}
+	out := newBatchWriter(w, 256<<10, time.Second)
 	return zap.New(zapcore.NewCore(encoder, out, lvl)), out.Stop, nil
 }
 

@@ -40,12 +40,21 @@ func metricsURL(apiURL string) string {
 	return u.Scheme + "://" + u.Host + "/metrics"
 }
 
-// watch samples every second until the returned function is called.
+// rssEvery is how often a watch samples. A scrape costs the API ~0.5 ms of
+// a core (its process collector reads /proc), which delayed the one or two
+// requests beside it; once a second that was a share of the list's p99 that
+// the baselines, never scraped, did not pay (docs/BENCHMARKS.md). Under a
+// steady load a process's RSS levels off within seconds, so a 20-30 s phase
+// still gets its peak; Prometheus itself scrapes every 15-60 s.
+const rssEvery = 5 * time.Second
+
+// watch samples every rssEvery, and once more when the returned function is
+// called.
 func (w *rssWatch) watch(ctx context.Context) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(time.Second)
+		tick := time.NewTicker(rssEvery)
 		defer tick.Stop()
 		for {
 			w.sample(ctx)
