@@ -32,7 +32,14 @@ type batchWriter struct {
 // interval; limit bounds a batch in bytes. Call stop to write the rest and
 // end it.
 func newBatchWriter(out io.Writer, limit int, interval time.Duration) *batchWriter {
-	w := &batchWriter{out: out, limit: limit, stop: make(chan struct{}), done: make(chan struct{})}
+	// Two buffers of limit bytes, taking turns: appends do not grow them
+	// (a batch goes out before it would pass the limit), but for a single
+	// line longer than the limit.
+	w := &batchWriter{
+		out: out, limit: limit,
+		pending: make([]byte, 0, limit), spare: make([]byte, 0, limit),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
 	go w.flushEvery(interval)
 	return w
 }
