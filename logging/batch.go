@@ -29,7 +29,7 @@ type batchWriter struct {
 }
 
 // newBatchWriter starts a batchWriter that writes to out at least every
-// interval; limit bounds a batch in bytes. Call stop to write the rest and
+// interval; limit bounds a batch in bytes. Call Stop to write the rest and
 // end it.
 func newBatchWriter(out io.Writer, limit int, interval time.Duration) *batchWriter {
 	// Two buffers of limit bytes, taking turns: appends do not grow them
