@@ -16,8 +16,9 @@ type Config struct {
 	DatabaseURL string
 	// DatabaseMaxConns bounds each process's pool.
 	DatabaseMaxConns int32
-	// DatabaseCaseReads bounds the API's reads of single cases in flight;
-	// those that wait go in batches (store.BatchReads). 0: no bound, no batches.
+	// DatabaseCaseReads bounds the API's reads of single cases in flight,
+	// one while that many wait; those that wait go in batches
+	// (store.BatchReads). 0: no bound, no batches.
 	DatabaseCaseReads int
 	Temporal          Temporal
 	// HTTPAddr is where the API listens.

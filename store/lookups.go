@@ -18,6 +18,13 @@ import (
 // and one network write and read, per batch instead of per read. Below the
 // limit a lookup runs at once on its own: batching adds no wait.
 //
+// Once as many lookups queue as the limit, the load is past what separate
+// queries serve well, and the queue is read one query at a time: fewer,
+// fuller batches cost less per lookup. The first query to end with none
+// waiting lifts that again. (docs/BENCHMARKS.md, eleventh session: at c=32
+// one query at a time read 13-28 % more than four; at c=4 four alone read
+// more than batches of two.)
+//
 // There are no background goroutines: a lookup's own goroutine runs its query.
 // When a query ends and lookups are waiting, its slot passes to one of them,
 // which runs the query for all of them.
@@ -31,7 +38,16 @@ type caseLookups struct {
 
 	mu       sync.Mutex
 	inFlight int       // queries running, on their own or batched
+	queued   bool      // the queue is read one query at a time (passSlot)
 	waiting  []*lookup // in arrival order
+}
+
+// slots is how many queries may run now.
+func (g *caseLookups) slots() int {
+	if g.queued {
+		return 1
+	}
+	return g.limit
 }
 
 // lookup is one Case call waiting for its answer or for the slot to read a
@@ -45,8 +61,9 @@ type lookup struct {
 	err   error
 }
 
-// BatchReads returns a store whose Case runs at most limit queries at once
-// and batches the lookups that wait. The store it is called on is unchanged.
+// BatchReads returns a store whose Case runs at most limit queries at once,
+// one while limit or more lookups queue, and batches the lookups that wait.
+// The store it is called on is unchanged.
 func (s *Store) BatchReads(limit int) *Store {
 	batched := *s
 	batched.lookups = &caseLookups{limit: limit}
@@ -61,7 +78,7 @@ func (s *Store) Case(ctx context.Context, id string) (casefile.Case, error) {
 		return s.caseAlone(ctx, id)
 	}
 	g.mu.Lock()
-	if g.inFlight < g.limit {
+	if g.inFlight < g.slots() {
 		g.inFlight++
 		g.mu.Unlock()
 		defer s.passSlot()
@@ -101,11 +118,17 @@ func (g *caseLookups) remove(l *lookup) bool {
 }
 
 // passSlot gives the slot of a finished query to the waiting lookups: the
-// first of them reads them all. With none waiting, the slot is free.
+// first of them reads them all. With none waiting, or while the queue is read
+// one query at a time and another query runs, the slot is free.
 func (s *Store) passSlot() {
 	g := s.lookups
 	g.mu.Lock()
-	if len(g.waiting) == 0 {
+	// Reading the queue one query at a time starts when limit lookups wait
+	// and lasts until a query ends with none waiting: a short lull between
+	// batches does not bring back the separate queries.
+	g.queued = len(g.waiting) >= g.limit || g.queued && len(g.waiting) > 0
+	if len(g.waiting) == 0 || g.inFlight > g.slots() {
+		// A query still runs when lookups wait: its end reads them.
 		g.inFlight--
 		g.mu.Unlock()
 		return

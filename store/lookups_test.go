@@ -20,9 +20,9 @@ import (
 )
 
 // readTracer counts the single and batched case reads and holds single ones
-// at a gate until it opens.
+// at gate until it opens, and batched ones at batchGate if it is set.
 type readTracer struct {
-	gate             chan struct{}
+	gate, batchGate  chan struct{}
 	singles, batches atomic.Int64
 }
 
@@ -33,6 +33,9 @@ func (r *readTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.
 		<-r.gate
 	case store.GetCasesSQL:
 		r.batches.Add(1)
+		if r.batchGate != nil {
+			<-r.batchGate
+		}
 	}
 	return ctx
 }
@@ -54,6 +57,22 @@ func tracedStore(t *testing.T, tracer pgx.QueryTracer, n int) *store.Store {
 	return s
 }
 
+// answer is what one Case call returned.
+type answer struct {
+	c   casefile.Case
+	err error
+}
+
+// lookUp calls s.Case on its own goroutine and sends back the answer.
+func lookUp(ctx context.Context, s *store.Store, id string) <-chan answer {
+	out := make(chan answer, 1)
+	go func() {
+		c, err := s.Case(ctx, id)
+		out <- answer{c, err}
+	}()
+	return out
+}
+
 func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 	tracer := &readTracer{gate: make(chan struct{})}
 	close(tracer.gate)
@@ -70,18 +89,7 @@ func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 	tracer.gate = make(chan struct{}) // hold the reads from here on
 	batched := s.BatchReads(2)
 
-	type answer struct {
-		c   casefile.Case
-		err error
-	}
-	ask := func(ctx context.Context, id string) <-chan answer {
-		out := make(chan answer, 1)
-		go func() {
-			c, err := batched.Case(ctx, id)
-			out <- answer{c, err}
-		}()
-		return out
-	}
+	ask := func(ctx context.Context, id string) <-chan answer { return lookUp(ctx, batched, id) }
 	// Two lookups take both slots and are held at Postgres...
 	first, second := ask(ctx, "WI0000000001"), ask(ctx, "WI0000000002")
 	require.Eventually(t, func() bool { return tracer.singles.Load() == 2 }, 5*time.Second, time.Millisecond)
@@ -116,6 +124,53 @@ func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 	assert.EqualValues(t, 1, tracer.batches.Load(), "the waiting lookups shared one query")
 	assert.Zero(t, batched.QueriesInFlight())
 	assert.Zero(t, batched.LookupsWaiting())
+}
+
+// Once as many lookups queue as the limit, one query at a time reads the
+// queue, and a lookup that comes meanwhile waits for it even with slots free;
+// when fewer queue, lookups run on their own again.
+func TestBatchedReadsTakeOneQueryAtATimeWhileLookupsQueue(t *testing.T) {
+	tracer := &readTracer{gate: make(chan struct{}), batchGate: make(chan struct{})}
+	batched := tracedStore(t, tracer, 6).BatchReads(2)
+	openSingles := sync.OnceFunc(func() { close(tracer.gate) })
+	openBatches := sync.OnceFunc(func() { close(tracer.batchGate) })
+	t.Cleanup(openSingles) // a failed test still lets its held queries end
+	t.Cleanup(openBatches)
+	answers := map[string]<-chan answer{}
+	ask := func(id string) { answers[id] = lookUp(context.Background(), batched, id) }
+	answered := func(id string) {
+		t.Helper()
+		a := <-answers[id]
+		require.NoError(t, a.err, id)
+		assert.Equal(t, id, a.c.ID)
+	}
+	ask("WI0000000001")
+	ask("WI0000000002")
+	require.Eventually(t, func() bool { return tracer.singles.Load() == 2 }, 5*time.Second, time.Millisecond)
+	ask("WI0000000003")
+	ask("WI0000000004")
+	ask("WI0000000005")
+	require.Eventually(t, func() bool { return batched.LookupsWaiting() == 3 }, 5*time.Second, time.Millisecond)
+
+	openSingles() // the two single reads end with three waiting: one batch reads them
+	require.Eventually(t, func() bool { return tracer.batches.Load() == 1 }, 5*time.Second, time.Millisecond)
+	answered("WI0000000001")
+	answered("WI0000000002")
+	assert.Equal(t, 1, batched.QueriesInFlight(), "the other slot was let go")
+
+	ask("WI0000000006") // a slot is free, but the queue is read one query at a time
+	require.Eventually(t, func() bool { return batched.LookupsWaiting() == 1 }, 5*time.Second, time.Millisecond)
+	assert.EqualValues(t, 2, tracer.singles.Load(), "no read on its own while lookups queue")
+
+	openBatches() // the one waiting goes in the next batch, which ends with none waiting
+	for _, id := range []string{"WI0000000003", "WI0000000004", "WI0000000005", "WI0000000006"} {
+		answered(id)
+	}
+	assert.EqualValues(t, 2, tracer.batches.Load())
+	require.Eventually(t, func() bool { return batched.QueriesInFlight() == 0 }, 5*time.Second, time.Millisecond)
+	ask("WI0000000001")
+	answered("WI0000000001")
+	assert.EqualValues(t, 3, tracer.singles.Load(), "alone again once the queue is gone")
 }
 
 // Many lookups, some giving up at random, must each get their own case or
