@@ -1,7 +1,9 @@
 package queries
 
 // The statements whose rows the store decodes itself (store/caserows.go),
-// kept where they are written: store/queries.sql. Not generated.
+// kept where they are written: store/queries.sql. Not generated. sqlc also
+// emits a method for each, which nothing calls; in queries.sql, `make
+// generate` still checks the statements against the schema.
 const (
 	GetCaseSQL           = getCase
 	GetCasesSQL          = getCases
