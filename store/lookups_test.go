@@ -89,18 +89,17 @@ func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 	tracer.gate = make(chan struct{}) // hold the reads from here on
 	batched := s.BatchReads(2)
 
-	ask := func(ctx context.Context, id string) <-chan answer { return lookUp(ctx, batched, id) }
 	// Two lookups take both slots and are held at Postgres...
-	first, second := ask(ctx, "WI0000000001"), ask(ctx, "WI0000000002")
+	first, second := lookUp(ctx, batched, "WI0000000001"), lookUp(ctx, batched, "WI0000000002")
 	require.Eventually(t, func() bool { return tracer.singles.Load() == 2 }, 5*time.Second, time.Millisecond)
 	// ...so these wait: a case twice, a missing one, and one that gives up.
 	ids := []string{"WI0000000003", "WI0000000004", "WI0000000003", "WI0000000009", "WI0000000005"}
 	waiting := make([]<-chan answer, len(ids))
 	for i, id := range ids {
-		waiting[i] = ask(ctx, id)
+		waiting[i] = lookUp(ctx, batched, id)
 	}
 	impatient, giveUp := context.WithCancel(ctx)
-	gaveUp := ask(impatient, "WI0000000001")
+	gaveUp := lookUp(impatient, batched, "WI0000000001")
 	require.Eventually(t, func() bool { return batched.LookupsWaiting() == len(ids)+1 }, 5*time.Second, time.Millisecond)
 	giveUp()
 	assert.ErrorIs(t, (<-gaveUp).err, context.Canceled)
