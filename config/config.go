@@ -17,8 +17,9 @@ type Config struct {
 	// DatabaseMaxConns bounds each process's pool.
 	DatabaseMaxConns int32
 	// DatabaseCaseReads bounds the API's reads of single cases in flight,
-	// one while that many wait; those that wait go in batches
-	// (store.BatchReads). 0: no bound, no batches.
+	// and apart from them its reads of customers' pages: one of a kind while
+	// that many of it wait; those that wait go in batches (store.BatchReads).
+	// 0: no bound, no batches.
 	DatabaseCaseReads int
 	Temporal          Temporal
 	// HTTPAddr is where the API listens.
@@ -246,8 +247,8 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("AUTH_ALGORITHMS: %q is not an asymmetric signature algorithm", alg))
 		}
 	}
-	if c.DatabaseCaseReads > int(c.DatabaseMaxConns) {
-		errs = append(errs, errors.New("DATABASE_CASE_READS: at most DATABASE_MAX_CONNS, so other queries still get a connection"))
+	if 2*c.DatabaseCaseReads > int(c.DatabaseMaxConns) {
+		errs = append(errs, errors.New("DATABASE_CASE_READS: at most half of DATABASE_MAX_CONNS (reads by id and customers' pages each take that many), so other queries still get a connection"))
 	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"))

@@ -51,7 +51,7 @@ func TestBadValuesAreAllReported(t *testing.T) {
 		"TEMPORAL_TLS_CERT":         "/cert.pem",
 		"TEMPORAL_GRPC_COMPRESSION": "zstd",
 		"DATABASE_MAX_CONNS":        "4",
-		"DATABASE_CASE_READS":       "5",
+		"DATABASE_CASE_READS":       "3", // twice 3 is more than 4
 	}))
 	require.Error(t, err)
 	for _, name := range []string{"DATABASE_CASE_READS", "REQUEST_TIMEOUT", "CASE_SLA_HIGH", "CASE_CALLBACK_WEBHOOK_SECRET", "CASE_SMTP_TLS", "TEMPORAL_TLS_KEY", "TEMPORAL_GRPC_COMPRESSION"} {

@@ -19,28 +19,52 @@ import (
 	"github.com/bank/caseservice/store"
 )
 
-// readTracer counts the single and batched case reads and holds single ones
-// at gate until it opens, and batched ones at batchGate if it is set.
+// readTracer counts the reads of cases by id and of customer pages, single
+// and batched. It holds single ones at gate until it opens, and batched ones
+// at batchGate if it is set.
 type readTracer struct {
-	gate, batchGate  chan struct{}
-	singles, batches atomic.Int64
+	gate, batchGate               chan struct{}
+	singles, batches              atomic.Int64 // by id
+	pageSingles, pipelines, piped atomic.Int64 // customer pages; piped counts a pipeline's queries
 }
 
 func (r *readTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	switch data.SQL {
-	case store.GetCaseSQL:
-		r.singles.Add(1)
+	case store.GetCaseSQL, store.ListCustomerCasesSQL:
+		if data.SQL == store.GetCaseSQL {
+			r.singles.Add(1)
+		} else {
+			r.pageSingles.Add(1)
+		}
 		<-r.gate
 	case store.GetCasesSQL:
 		r.batches.Add(1)
-		if r.batchGate != nil {
-			<-r.batchGate
-		}
+		r.holdBatch()
 	}
 	return ctx
 }
 
 func (r *readTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *readTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.pipelines.Add(1)
+	r.holdBatch()
+	return ctx
+}
+
+func (r *readTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if data.SQL == store.ListCustomerCasesSQL {
+		r.piped.Add(1)
+	}
+}
+
+func (r *readTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (r *readTracer) holdBatch() {
+	if r.batchGate != nil {
+		<-r.batchGate
+	}
+}
 
 // tracedStore is a store with cases WI..01 to WI..n, over a pool that tracer sees.
 func tracedStore(t *testing.T, tracer pgx.QueryTracer, n int) *store.Store {

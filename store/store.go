@@ -19,7 +19,7 @@ import (
 type Store struct {
 	pool    *pgxpool.Pool
 	queries *queries.Queries
-	lookups *caseLookups // nil: Case reads each case on its own
+	batched *batchedReads // nil: each read runs on its own
 }
 
 // New returns a store over pool.
@@ -146,11 +146,11 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 	var out CasePage
 	var err error
 	if filter.CustomerID != "" {
-		out.Cases, out.Total, err = s.readCases(ctx, page.Size, queries.ListCustomerCasesSQL,
-			filter.CustomerID, nullable(string(filter.State)), nullable(filter.CaseType), int64(page.offset()), int32(page.Size))
+		out, err = s.customerPage(ctx, caseQuery{sql: queries.ListCustomerCasesSQL, capacity: page.Size, args: []any{
+			filter.CustomerID, nullable(string(filter.State)), nullable(filter.CaseType), int64(page.offset()), int32(page.Size)}})
 	} else {
-		out.Cases, out.Total, err = s.readCases(ctx, page.Size, queries.ListCasesSQL,
-			nullable(string(filter.State)), nullable(filter.CaseType), int32(page.offset()), int32(page.Size))
+		out, err = s.runCaseQuery(ctx, caseQuery{sql: queries.ListCasesSQL, capacity: page.Size, args: []any{
+			nullable(string(filter.State)), nullable(filter.CaseType), int32(page.offset()), int32(page.Size)}})
 	}
 	if err != nil {
 		return CasePage{}, mapError("list cases", err)

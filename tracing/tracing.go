@@ -42,8 +42,9 @@ func Provider(ctx context.Context, getenv func(string) string, service string) (
 	return tp, tp.Shutdown, nil
 }
 
-// SQL returns a pgx tracer that makes each query a child span of the
-// caller's, or nil (no tracing) for a nil provider.
+// SQL returns a pgx tracer that makes each query, and each batch of queries
+// sent together, a child span of the caller's, or nil (no tracing) for a nil
+// provider.
 func SQL(tp trace.TracerProvider) pgx.QueryTracer {
 	if tp == nil {
 		return nil
@@ -60,10 +61,34 @@ func (s sqlTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 }
 
 func (s sqlTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	endSpan(ctx, data.Err, "query failed")
+}
+
+// endSpan ends ctx's span, marked failed with err if it is set.
+func endSpan(ctx context.Context, err error, failed string) {
 	span := trace.SpanFromContext(ctx)
-	if data.Err != nil {
-		span.RecordError(data.Err)
-		span.SetStatus(codes.Error, "query failed")
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, failed)
 	}
 	span.End()
+}
+
+// A batch is one span, its queries events on it: they share one round trip.
+func (s sqlTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	ctx, _ = s.tracer.Start(ctx, "db.batch", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system", "postgresql"), attribute.Int("db.operation.batch.size", data.Batch.Len())))
+	return ctx
+}
+
+func (s sqlTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	attrs := []attribute.KeyValue{attribute.String("db.statement", data.SQL)}
+	if data.Err != nil {
+		attrs = append(attrs, attribute.String("error", data.Err.Error()))
+	}
+	trace.SpanFromContext(ctx).AddEvent("db.query", trace.WithAttributes(attrs...))
+}
+
+func (s sqlTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
+	endSpan(ctx, data.Err, "batch failed")
 }
