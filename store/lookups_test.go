@@ -30,12 +30,11 @@ type readTracer struct {
 
 func (r *readTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	switch data.SQL {
-	case store.GetCaseSQL, store.ListCustomerCasesSQL:
-		if data.SQL == store.GetCaseSQL {
-			r.singles.Add(1)
-		} else {
-			r.pageSingles.Add(1)
-		}
+	case store.GetCaseSQL:
+		r.singles.Add(1)
+		<-r.gate
+	case store.ListCustomerCasesSQL:
+		r.pageSingles.Add(1)
 		<-r.gate
 	case store.GetCasesSQL:
 		r.batches.Add(1)

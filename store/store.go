@@ -149,8 +149,8 @@ func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePa
 		out, err = s.customerPage(ctx, caseQuery{sql: queries.ListCustomerCasesSQL, capacity: page.Size, args: []any{
 			filter.CustomerID, nullable(string(filter.State)), nullable(filter.CaseType), int64(page.offset()), int32(page.Size)}})
 	} else {
-		out, err = s.runCaseQuery(ctx, caseQuery{sql: queries.ListCasesSQL, capacity: page.Size, args: []any{
-			nullable(string(filter.State)), nullable(filter.CaseType), int32(page.offset()), int32(page.Size)}})
+		out.Cases, out.Total, err = s.readCases(ctx, page.Size, queries.ListCasesSQL,
+			nullable(string(filter.State)), nullable(filter.CaseType), int32(page.offset()), int32(page.Size))
 	}
 	if err != nil {
 		return CasePage{}, mapError("list cases", err)
