@@ -69,6 +69,9 @@ func TestCaseWithFiveThousandChanges(t *testing.T) {
 	listed, err := s.temporal.ListWorkflow(ctx, listRuns(id))
 	require.NoError(t, err)
 	require.Greater(t, len(listed.Executions), 2, "the case continued as new")
+	for _, run := range listed.Executions {
+		require.Zero(t, s.versionMarkers(t, run.Execution), "run %s asked workflow.GetVersion", run.Execution.RunId)
+	}
 
 	// Still working after all that.
 	_, err = cases.Close(ctx, id, "", workflows.CloseRequest{Editor: workflows.Editor{ID: "agent-7"}})

@@ -24,7 +24,8 @@ var (
 
 // lifecycleChange marks runs that deliver callbacks, escalate, send notices,
 // close resolved cases on their own and continue as new. Runs started before
-// it only record that a callback is due.
+// it only record that a callback is due; runs started with Start.Lifecycle
+// have it without asking.
 const (
 	lifecycleChange  = "lifecycle"
 	lifecycleVersion = 1
@@ -35,7 +36,7 @@ const (
 // the case as it was.
 func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
 	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent}
-	return r.run(ctx)
+	return r.run(ctx, start.Lifecycle)
 }
 
 type caseRun struct {
@@ -58,9 +59,9 @@ type caseRun struct {
 	draining bool
 }
 
-func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
+func (r *caseRun) run(ctx workflow.Context, lifecycle bool) (casefile.Case, error) {
 	continued := r.c.Version > 0
-	r.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleVersion) == lifecycleVersion
+	r.lifecycle = lifecycle || workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleVersion) == lifecycleVersion
 	if !continued {
 		r.register(ctx)
 	}
@@ -113,7 +114,7 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if err := r.awaitQuietTask(ctx); err != nil {
 		return r.c, err
 	}
-	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent})
+	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent, Lifecycle: r.lifecycle})
 }
 
 // awaitQuietTask returns in a workflow task in which nothing is in flight and

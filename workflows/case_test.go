@@ -84,9 +84,9 @@ func (s *caseWorkflowSuite) SetupTest() {
 		}).Maybe()
 }
 
-// start is the workflow input for c under the given policy.
+// start is the workflow input for c under the given policy, as the API gives it.
 func start(c casefile.Case, p workflows.Policy) workflows.Start {
-	return workflows.Start{Case: c, Policy: p}
+	return workflows.Start{Case: c, Policy: p, Lifecycle: true}
 }
 
 // noClocks is a policy without reopen window or deadlines.

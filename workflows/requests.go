@@ -98,6 +98,11 @@ type Start struct {
 	// Recent are the latest changes, carried across continue-as-new for the
 	// history query.
 	Recent []ChangeSummary
+	// Lifecycle says the run has the behaviour of lifecycleChange without
+	// asking workflow.GetVersion, whose marker and TemporalChangeVersion
+	// upsert would cost every new case two events and a visibility write.
+	// Runs started without it (recorded before the field) still ask.
+	Lifecycle bool
 }
 
 // RecentChanges bounds the changes the history query keeps; the full
