@@ -314,7 +314,7 @@ func (s *stack) versionMarkers(t *testing.T, run *commonpb.WorkflowExecution) in
 	for events.HasNext() {
 		event, err := events.Next()
 		require.NoError(t, err)
-		if event.GetEventType() == enumspb.EVENT_TYPE_MARKER_RECORDED {
+		if event.GetMarkerRecordedEventAttributes().GetMarkerName() == "Version" {
 			markers++
 		}
 	}

@@ -35,7 +35,8 @@ const (
 // workflow sets the case's state, version and times; a continued run takes
 // the case as it was.
 func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
-	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent}
+	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent,
+		localRecords: start.LocalRecords}
 	return r.run(ctx, start.Lifecycle)
 }
 
@@ -47,6 +48,8 @@ type caseRun struct {
 	recent []ChangeSummary
 	// lifecycle is false for runs begun before lifecycleChange.
 	lifecycle bool
+	// localRecords: see Start.LocalRecords.
+	localRecords bool
 	// registered is set once version 1 is in Postgres.
 	registered bool
 	// pending counts activities in flight; the run ends only at zero.
@@ -114,7 +117,7 @@ func (r *caseRun) run(ctx workflow.Context, lifecycle bool) (casefile.Case, erro
 	if err := r.awaitQuietTask(ctx); err != nil {
 		return r.c, err
 	}
-	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent, Lifecycle: r.lifecycle})
+	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent, Lifecycle: r.lifecycle, LocalRecords: r.localRecords})
 }
 
 // awaitQuietTask returns in a workflow task in which nothing is in flight and
@@ -472,16 +475,27 @@ func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 	return updates
 }
 
-// record writes the current snapshot as a history entry. The snapshot is
-// encoded when the activity is scheduled, so later changes cannot leak into it.
+// record writes the current snapshot as a history entry. An activity's
+// input is encoded when it is scheduled, a local activity's is not, so the
+// entry owns its attachments: later changes cannot leak into it.
 func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note string) error {
 	r.pending++
 	defer func() { r.pending-- }()
 	entry := casefile.HistoryEntry{Case: r.c, Change: change, Note: note}
+	entry.Case.Attachments = slices.Clone(entry.Case.Attachments)
 	r.recent = append(r.recent, ChangeSummary{Version: r.c.Version, Change: change, At: r.c.UpdatedAt,
 		By: r.c.UpdatedByName, State: r.c.State, Note: note})
 	if len(r.recent) > RecentChanges {
 		r.recent = slices.Clone(r.recent[len(r.recent)-RecentChanges:])
+	}
+	if r.localRecords {
+		local := workflow.WithLocalActivityOptions(ctx, localRecordOptions)
+		err := workflow.ExecuteLocalActivity(local, a.RecordChange, entry).Get(local, nil)
+		if err == nil {
+			return nil
+		}
+		workflow.GetLogger(ctx).Warn("Recording a change locally failed; retrying it as an activity",
+			"case-id", r.c.ID, "version", entry.Case.Version, "error", err)
 	}
 	ctx = workflow.WithActivityOptions(ctx, recordOptions)
 	return workflow.ExecuteActivity(ctx, a.RecordChange, entry).Get(ctx, nil)

@@ -39,6 +39,10 @@ type caseWorkflowSuite struct {
 	notices     []attempt[activities.ResolutionNotice]
 	// deliverFails makes the callback delivery fail on the attempts it returns true for.
 	deliverFails func(attempt int) bool
+	// recordFails makes recording fail on the attempts it returns true for.
+	recordFails func(info activity.Info) bool
+	// recordedLocally counts the records written by a local activity.
+	recordedLocally int
 }
 
 type attempt[T any] struct {
@@ -51,15 +55,23 @@ func TestCaseWorkflow(t *testing.T) { suite.Run(t, new(caseWorkflowSuite)) }
 
 func (s *caseWorkflowSuite) SetupTest() {
 	s.recorded, s.deliveries, s.escalations, s.notices, s.deliverFails = nil, nil, nil, nil, nil
+	s.recordFails, s.recordedLocally = nil, 0
 	s.SetLogger(logging.Temporal(zaptest.NewLogger(s.T(), zaptest.Level(zap.WarnLevel))))
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	var a *activities.Activities
 	s.env.RegisterActivity(a)
 	s.env.OnActivity(a.RecordChange, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e casefile.HistoryEntry) error {
+		func(ctx context.Context, e casefile.HistoryEntry) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			info := activity.GetInfo(ctx)
+			if s.recordFails != nil && s.recordFails(info) {
+				return errors.New("postgres unavailable")
+			}
+			if info.IsLocalActivity {
+				s.recordedLocally++
+			}
 			s.recorded = append(s.recorded, e)
 			return nil
 		})
@@ -86,7 +98,7 @@ func (s *caseWorkflowSuite) SetupTest() {
 
 // start is the workflow input for c under the given policy, as the API gives it.
 func start(c casefile.Case, p workflows.Policy) workflows.Start {
-	return workflows.Start{Case: c, Policy: p, Lifecycle: true}
+	return workflows.Start{Case: c, Policy: p, Lifecycle: true, LocalRecords: true}
 }
 
 // noClocks is a policy without reopen window or deadlines.
@@ -190,6 +202,33 @@ func (s *caseWorkflowSuite) TestFullLifecycleRecordsEachVersion() {
 	s.Equal("done", final.Resolution)
 	s.Equal("Stevan.Kostoski", final.UpdatedByName)
 	s.Equal(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), final.RegisteredAt)
+}
+
+func (s *caseWorkflowSuite) TestChangesAreRecordedLocally() {
+	registered := s.update(0, workflows.UpdateAwaitRegistration, nil)
+	closed := s.update(time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+
+	s.NoError(registered.err)
+	s.NoError(closed.err)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
+	s.Equal(2, s.recordedLocally)
+}
+
+// A write that does not land locally within its minute goes on as an
+// activity, which keeps retrying until it lands.
+func (s *caseWorkflowSuite) TestRecordFallsBackToAnActivity() {
+	s.recordFails = func(info activity.Info) bool { return info.IsLocalActivity || info.Attempt < 3 }
+	registered := s.update(0, workflows.UpdateAwaitRegistration, nil)
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+
+	s.NoError(registered.err)
+	s.True(registered.done)
+	s.Equal(int64(1), registered.result.Version)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered}, s.changes())
+	s.Zero(s.recordedLocally)
 }
 
 func (s *caseWorkflowSuite) TestReopenClearsResolution() {

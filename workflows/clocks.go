@@ -25,6 +25,17 @@ var recordOptions = workflow.ActivityOptions{
 	},
 }
 
+// localRecordOptions give a change a minute to land as a local activity,
+// run by the worker inside the workflow task: no activity task and no
+// second workflow task, so a change costs Temporal one round trip. Past that
+// minute the write goes on as an activity with recordOptions, whose retries
+// add nothing to the history and show operators a pending RecordChange.
+var localRecordOptions = workflow.LocalActivityOptions{
+	ScheduleToCloseTimeout: time.Minute,
+	StartToCloseTimeout:    30 * time.Second,
+	RetryPolicy:            recordOptions.RetryPolicy,
+}
+
 // deliveryOptions retry a delivery with exponential backoff until maxRetry
 // has passed since its first attempt.
 func deliveryOptions(maxRetry time.Duration) workflow.ActivityOptions {

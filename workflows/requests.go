@@ -103,6 +103,10 @@ type Start struct {
 	// upsert would cost every new case two events and a visibility write.
 	// Runs started without it (recorded before the field) still ask.
 	Lifecycle bool
+	// LocalRecords says the run records its changes with a local activity
+	// first (localRecordOptions). Runs started without it (recorded before
+	// the field) use an activity only, as their histories show.
+	LocalRecords bool
 }
 
 // RecentChanges bounds the changes the history query keeps; the full
