@@ -28,10 +28,9 @@ var agent = workflows.Editor{ID: "agent-7", Name: "Stevan.Kostoski"}
 type caseWorkflowSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
-	env      *testsuite.TestWorkflowEnvironment
-	mu       sync.Mutex
-	recorded []casefile.HistoryEntry
-	updates  int
+	env     *testsuite.TestWorkflowEnvironment
+	log     *recordLog
+	updates int
 
 	// What the delivery activities were asked, with the (skipped) time of each attempt.
 	deliveries  []attempt[activities.CallbackDelivery]
@@ -39,10 +38,18 @@ type caseWorkflowSuite struct {
 	notices     []attempt[activities.ResolutionNotice]
 	// deliverFails makes the callback delivery fail on the attempts it returns true for.
 	deliverFails func(attempt int) bool
-	// recordFails makes recording fail on the attempts it returns true for.
-	recordFails func(info activity.Info) bool
-	// recordedLocally counts the records written by a local activity.
-	recordedLocally int
+}
+
+// recordLog is what one test's RecordChange saw. Each test has its own: a
+// local activity that the test environment timed out (it skips time while
+// one runs) can still be running when the next test starts.
+type recordLog struct {
+	mu      sync.Mutex
+	entries []casefile.HistoryEntry
+	// local counts the entries written by a local activity.
+	local int
+	// fails makes recording fail on the attempts it returns true for.
+	fails func(info activity.Info) bool
 }
 
 type attempt[T any] struct {
@@ -54,8 +61,9 @@ type attempt[T any] struct {
 func TestCaseWorkflow(t *testing.T) { suite.Run(t, new(caseWorkflowSuite)) }
 
 func (s *caseWorkflowSuite) SetupTest() {
-	s.recorded, s.deliveries, s.escalations, s.notices, s.deliverFails = nil, nil, nil, nil, nil
-	s.recordFails, s.recordedLocally = nil, 0
+	s.deliveries, s.escalations, s.notices, s.deliverFails = nil, nil, nil, nil
+	log := &recordLog{}
+	s.log = log
 	s.SetLogger(logging.Temporal(zaptest.NewLogger(s.T(), zaptest.Level(zap.WarnLevel))))
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
@@ -63,16 +71,25 @@ func (s *caseWorkflowSuite) SetupTest() {
 	s.env.RegisterActivity(a)
 	s.env.OnActivity(a.RecordChange, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, e casefile.HistoryEntry) error {
-			s.mu.Lock()
-			defer s.mu.Unlock()
+			log.mu.Lock()
+			defer log.mu.Unlock()
 			info := activity.GetInfo(ctx)
-			if s.recordFails != nil && s.recordFails(info) {
+			if log.fails != nil && log.fails(info) {
 				return errors.New("postgres unavailable")
 			}
-			if info.IsLocalActivity {
-				s.recordedLocally++
+			// Like the real activity, a version already recorded is not
+			// recorded again. The test environment skips time while a local
+			// activity runs, so one can pass its deadline and be written
+			// again by the fallback activity.
+			for _, r := range log.entries {
+				if r.Case.Version == e.Case.Version {
+					return nil
+				}
 			}
-			s.recorded = append(s.recorded, e)
+			if info.IsLocalActivity {
+				log.local++
+			}
+			log.entries = append(log.entries, e)
 			return nil
 		})
 	s.env.OnActivity(a.DeliverCallback, mock.Anything, mock.Anything).Return(
@@ -141,10 +158,10 @@ func (s *caseWorkflowSuite) update(after time.Duration, name string, arg any) *o
 }
 
 func (s *caseWorkflowSuite) changes() []casefile.Change {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]casefile.Change, len(s.recorded))
-	for i, e := range s.recorded {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	out := make([]casefile.Change, len(s.log.entries))
+	for i, e := range s.log.entries {
 		out[i] = e.Change
 	}
 	return out
@@ -188,14 +205,14 @@ func (s *caseWorkflowSuite) TestFullLifecycleRecordsEachVersion() {
 		casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeAttachmentAdded,
 		casefile.ChangeAttachmentRemoved, casefile.ChangeClosed,
 	}, s.changes())
-	for i, e := range s.recorded {
+	for i, e := range s.log.entries {
 		s.Equal(int64(i+1), e.Case.Version, "versions count up by one per change")
 	}
-	s.Equal(casefile.StateResolved, s.recorded[1].Case.State)
-	s.Equal("card reissued", s.recorded[1].Case.Resolution)
-	s.Equal(time.Date(2026, 3, 2, 9, 1, 0, 0, time.UTC), s.recorded[1].Case.UpdatedAt)
-	s.Len(s.recorded[2].Case.Attachments, 1)
-	s.Empty(s.recorded[3].Case.Attachments)
+	s.Equal(casefile.StateResolved, s.log.entries[1].Case.State)
+	s.Equal("card reissued", s.log.entries[1].Case.Resolution)
+	s.Equal(time.Date(2026, 3, 2, 9, 1, 0, 0, time.UTC), s.log.entries[1].Case.UpdatedAt)
+	s.Len(s.log.entries[2].Case.Attachments, 1)
+	s.Empty(s.log.entries[3].Case.Attachments)
 
 	final := s.result()
 	s.Equal(casefile.StateClosed, final.State)
@@ -213,13 +230,13 @@ func (s *caseWorkflowSuite) TestChangesAreRecordedLocally() {
 	s.NoError(registered.err)
 	s.NoError(closed.err)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
-	s.Equal(2, s.recordedLocally)
+	s.Equal(2, s.log.local)
 }
 
 // A write that does not land locally within its minute goes on as an
 // activity, which keeps retrying until it lands.
 func (s *caseWorkflowSuite) TestRecordFallsBackToAnActivity() {
-	s.recordFails = func(info activity.Info) bool { return info.IsLocalActivity || info.Attempt < 3 }
+	s.log.fails = func(info activity.Info) bool { return info.IsLocalActivity || info.Attempt < 3 }
 	registered := s.update(0, workflows.UpdateAwaitRegistration, nil)
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
@@ -228,7 +245,7 @@ func (s *caseWorkflowSuite) TestRecordFallsBackToAnActivity() {
 	s.True(registered.done)
 	s.Equal(int64(1), registered.result.Version)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered}, s.changes())
-	s.Zero(s.recordedLocally)
+	s.Zero(s.log.local)
 }
 
 func (s *caseWorkflowSuite) TestReopenClearsResolution() {
@@ -242,8 +259,8 @@ func (s *caseWorkflowSuite) TestReopenClearsResolution() {
 
 	s.NoError(reopen.err)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeReopened, casefile.ChangeClosed}, s.changes())
-	s.Equal(casefile.StateAccepted, s.recorded[2].Case.State)
-	s.Empty(s.recorded[2].Case.Resolution)
+	s.Equal(casefile.StateAccepted, s.log.entries[2].Case.State)
+	s.Empty(s.log.entries[2].Case.Resolution)
 }
 
 func (s *caseWorkflowSuite) TestValidatorsRejectWithoutRecording() {

@@ -27,7 +27,7 @@ var recordOptions = workflow.ActivityOptions{
 
 // localRecordOptions give a change a minute to land as a local activity,
 // run by the worker inside the workflow task: no activity task and no
-// second workflow task, so a change costs Temporal one round trip. Past that
+// second workflow task, so a change takes Temporal one workflow task. Past that
 // minute the write goes on as an activity with recordOptions, whose retries
 // add nothing to the history and show operators a pending RecordChange.
 var localRecordOptions = workflow.LocalActivityOptions{

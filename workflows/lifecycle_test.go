@@ -40,9 +40,9 @@ func (s *caseWorkflowSuite) TestCallbackIsDeliveredAtItsTime() {
 	d := s.deliveries[0].request
 	s.Equal(activities.CallbackDelivery{CaseID: "WI0000000043", PartyID: "1104977710344", Categorry: "Cards", RequestedAt: at, Schedule: 1}, d)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeCallbackDelivered, casefile.ChangeClosed}, s.changes())
-	s.Equal(casefile.CallbackScheduled, s.recorded[0].Case.CallbackStatus)
-	s.Equal(casefile.CallbackDelivered, s.recorded[1].Case.CallbackStatus)
-	s.Equal(at, s.recorded[1].Case.UpdatedAt)
+	s.Equal(casefile.CallbackScheduled, s.log.entries[0].Case.CallbackStatus)
+	s.Equal(casefile.CallbackDelivered, s.log.entries[1].Case.CallbackStatus)
+	s.Equal(at, s.log.entries[1].Case.UpdatedAt)
 	s.Equal(casefile.CallbackDelivered, s.result().CallbackStatus)
 }
 
@@ -81,8 +81,8 @@ func (s *caseWorkflowSuite) TestRescheduleSignalFromOperators() {
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(callbackCase(at), noClocks))
 
 	s.Equal([]time.Time{later}, s.deliveryTimes())
-	s.Equal("temporal-operator", s.recorded[1].Case.UpdatedByID)
-	s.Equal(casefile.ChangeCallbackRescheduled, s.recorded[1].Change)
+	s.Equal("temporal-operator", s.log.entries[1].Case.UpdatedByID)
+	s.Equal(casefile.ChangeCallbackRescheduled, s.log.entries[1].Change)
 }
 
 func (s *caseWorkflowSuite) TestClosingBeforeTheCallbackCancelsIt() {
@@ -121,8 +121,8 @@ func (s *caseWorkflowSuite) TestDeliveryGivesUpAfterMaxRetry() {
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(callbackCase(at), policy))
 
-	s.Equal(casefile.ChangeCallbackFailed, s.recorded[1].Change)
-	s.Equal(casefile.CallbackFailed, s.recorded[1].Case.CallbackStatus)
+	s.Equal(casefile.ChangeCallbackFailed, s.log.entries[1].Change)
+	s.Equal(casefile.CallbackFailed, s.log.entries[1].Case.CallbackStatus)
 	var first, second []time.Time
 	for _, d := range s.deliveries {
 		if d.request.Schedule == 1 {
@@ -169,7 +169,7 @@ func (s *caseWorkflowSuite) TestResolvedCaseClosesItselfAfterTheWindow() {
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), policy))
 
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeClosed}, s.changes())
-	closed := s.recorded[2].Case
+	closed := s.log.entries[2].Case
 	s.Equal("system", closed.UpdatedByID)
 	s.Equal(t0.Add(time.Hour+7*24*time.Hour), closed.UpdatedAt)
 	s.Equal(casefile.StateClosed, s.result().State)
@@ -185,7 +185,7 @@ func (s *caseWorkflowSuite) TestReopeningInsideTheWindowKeepsTheCaseOpen() {
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), policy))
 
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeReopened, casefile.ChangeClosed}, s.changes())
-	s.Equal("agent-7", s.recorded[3].Case.UpdatedByID, "closed by the agent after 20 days, not by the window")
+	s.Equal("agent-7", s.log.entries[3].Case.UpdatedByID, "closed by the agent after 20 days, not by the window")
 }
 
 func (s *caseWorkflowSuite) TestUnresolvedCaseIsEscalatedOnceAtItsDeadline() {
@@ -197,10 +197,10 @@ func (s *caseWorkflowSuite) TestUnresolvedCaseIsEscalatedOnceAtItsDeadline() {
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), policy))
 
 	deadline := t0.Add(48 * time.Hour)
-	s.Equal(&deadline, s.recorded[0].Case.ResolveBy)
+	s.Equal(&deadline, s.log.entries[0].Case.ResolveBy)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeEscalated, casefile.ChangeResolved, casefile.ChangeClosed}, s.changes())
-	s.Equal(deadline, s.recorded[1].Case.UpdatedAt)
-	s.True(s.recorded[1].Case.Escalated)
+	s.Equal(deadline, s.log.entries[1].Case.UpdatedAt)
+	s.True(s.log.entries[1].Case.Escalated)
 	s.Require().Len(s.escalations, 1)
 	s.Equal(deadline, s.escalations[0].at)
 	s.Equal(activities.EscalationNotice{CaseID: "WI0000000042", CaseType: "Complaint", CustomerID: "1104977710344",
@@ -271,12 +271,12 @@ func (s *caseWorkflowSuite) TestLongCaseContinuesAsNewWithItsState() {
 	var next workflows.Start
 	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	s.Equal(policy, next.Policy)
-	last := s.recorded[len(s.recorded)-1].Case
+	last := s.log.entries[len(s.log.entries)-1].Case
 	s.Equal(last.Version, next.Version, "the next run goes on from the last recorded version")
 	s.Equal(len(last.Attachments), len(next.Attachments))
 	s.Equal(casefile.CallbackScheduled, next.CallbackStatus)
 	s.Equal(&at, next.CallbackAt, "the pending callback is carried over")
-	s.Len(next.Recent, len(s.recorded), "the history query's changes are carried over")
+	s.Len(next.Recent, len(s.log.entries), "the history query's changes are carried over")
 	s.Empty(s.deliveries)
 }
 
@@ -290,7 +290,7 @@ func (s *caseWorkflowSuite) TestContinuedRunKeepsCountingVersions() {
 
 	s.NoError(registered.err)
 	s.Equal([]casefile.Change{casefile.ChangeClosed}, s.changes(), "a continued run records no second registration")
-	s.Equal(int64(42), s.recorded[0].Case.Version)
+	s.Equal(int64(42), s.log.entries[0].Case.Version)
 	s.Equal(t0.Add(-time.Hour), s.result().RegisteredAt)
 }
 
@@ -311,11 +311,11 @@ func (s *caseWorkflowSuite) TestOperatorsAddNotesAndEscalate() {
 
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeNoteAdded, casefile.ChangeEscalated, casefile.ChangeClosed}, s.changes(),
 		"one note, one escalation: the second escalate and the anonymous note are dropped")
-	s.Equal("called the branch", s.recorded[1].Note)
-	s.Equal("temporal-operator:jane.doe", s.recorded[1].Case.UpdatedByID)
-	s.Equal("jane.doe", s.recorded[2].Case.UpdatedByName)
-	s.Equal("VIP customer", s.recorded[2].Note)
-	s.True(s.recorded[2].Case.Escalated)
+	s.Equal("called the branch", s.log.entries[1].Note)
+	s.Equal("temporal-operator:jane.doe", s.log.entries[1].Case.UpdatedByID)
+	s.Equal("jane.doe", s.log.entries[2].Case.UpdatedByName)
+	s.Equal("VIP customer", s.log.entries[2].Note)
+	s.True(s.log.entries[2].Case.Escalated)
 	s.Len(s.escalations, 1, "the escalation notice went out")
 }
 
