@@ -96,7 +96,7 @@ func (s *Service) start(ctx context.Context, c casefile.Case, operationID string
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.SearchAttributes(c),
 		StaticSummary:            workflows.Summary(c),
-	}, workflows.CaseWorkflow, workflows.Start{Case: c, Policy: s.policy, RegisteredBy: operationID, Lifecycle: true, LocalRecords: true})
+	}, workflows.CaseWorkflow, workflows.NewStart(c, s.policy, operationID))
 	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{

@@ -36,8 +36,8 @@ const (
 // the case as it was.
 func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
 	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent,
-		localRecords: start.LocalRecords}
-	return r.run(ctx, start.Lifecycle)
+		lifecycle: start.Lifecycle, localRecords: start.LocalRecords}
+	return r.run(ctx)
 }
 
 type caseRun struct {
@@ -46,7 +46,7 @@ type caseRun struct {
 	registeredBy string
 	// recent are the latest recorded changes, for the history query.
 	recent []ChangeSummary
-	// lifecycle is false for runs begun before lifecycleChange.
+	// lifecycle is false for runs begun before lifecycleChange; see Start.Lifecycle.
 	lifecycle bool
 	// localRecords: see Start.LocalRecords.
 	localRecords bool
@@ -62,9 +62,11 @@ type caseRun struct {
 	draining bool
 }
 
-func (r *caseRun) run(ctx workflow.Context, lifecycle bool) (casefile.Case, error) {
+func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	continued := r.c.Version > 0
-	r.lifecycle = lifecycle || workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleVersion) == lifecycleVersion
+	if !r.lifecycle {
+		r.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleVersion) == lifecycleVersion
+	}
 	if !continued {
 		r.register(ctx)
 	}
@@ -382,7 +384,8 @@ func (r *caseRun) validateRemoveAttachment(req RemoveAttachmentRequest) error {
 
 func (r *caseRun) removeAttachment(ctx workflow.Context, req RemoveAttachmentRequest) (Result, error) {
 	i := r.c.AttachmentIndex(req.FileID)
-	// Copy rather than splice in place: earlier snapshots may share the array.
+	// Copy rather than splice in place: earlier snapshots, and records in
+	// flight as local activities, may share the array.
 	kept := make([]casefile.Attachment, 0, len(r.c.Attachments)-1)
 	kept = append(kept, r.c.Attachments[:i]...)
 	r.c.Attachments = append(kept, r.c.Attachments[i+1:]...)
@@ -476,13 +479,14 @@ func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 }
 
 // record writes the current snapshot as a history entry. An activity's
-// input is encoded when it is scheduled, a local activity's is not, so the
-// entry owns its attachments: later changes cannot leak into it.
+// input is encoded when it is scheduled; a local activity's is not, so the
+// entry shares the case's attachments array, which is never changed in
+// place (attachments are appended, and removeAttachment copies): later
+// changes cannot leak into it.
 func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note string) error {
 	r.pending++
 	defer func() { r.pending-- }()
 	entry := casefile.HistoryEntry{Case: r.c, Change: change, Note: note}
-	entry.Case.Attachments = slices.Clone(entry.Case.Attachments)
 	r.recent = append(r.recent, ChangeSummary{Version: r.c.Version, Change: change, At: r.c.UpdatedAt,
 		By: r.c.UpdatedByName, State: r.c.State, Note: note})
 	if len(r.recent) > RecentChanges {

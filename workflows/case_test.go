@@ -115,7 +115,7 @@ func (s *caseWorkflowSuite) SetupTest() {
 
 // start is the workflow input for c under the given policy, as the API gives it.
 func start(c casefile.Case, p workflows.Policy) workflows.Start {
-	return workflows.Start{Case: c, Policy: p, Lifecycle: true, LocalRecords: true}
+	return workflows.NewStart(c, p, "")
 }
 
 // noClocks is a policy without reopen window or deadlines.

@@ -109,6 +109,12 @@ type Start struct {
 	LocalRecords bool
 }
 
+// NewStart is the input of a new case's first run, with every behaviour
+// this code has: the flags that runs recorded before them lack are set.
+func NewStart(c casefile.Case, policy Policy, registeredBy string) Start {
+	return Start{Case: c, Policy: policy, RegisteredBy: registeredBy, Lifecycle: true, LocalRecords: true}
+}
+
 // RecentChanges bounds the changes the history query keeps; the full
 // history is in Postgres (GET /cases/{case-id}/history).
 const RecentChanges = 100
