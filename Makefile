@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := $(CURDIR)/.bin
 
-.PHONY: dev test chaos check lint fuzz generate swagger-ui build clean
+.PHONY: dev test chaos record-histories check lint fuzz generate swagger-ui build clean
 
 ## dev: run the whole stack locally (Postgres, Temporal dev server, worker, API)
 dev: $(BIN)/temporal
@@ -18,6 +18,12 @@ test: $(BIN)/temporal check
 ## chaos: load with kill -9 of worker and API, Temporal and Postgres restarts, then verify (CHAOS_SECONDS, default 120)
 chaos: $(BIN)/temporal
 	scripts/chaos
+
+## record-histories: re-record workflows/testdata (the replay test's fixtures) from cases run on a real dev server
+record-histories: $(BIN)/temporal
+	scripts/ensure-postgres
+	rm -f workflows/testdata/*.json
+	TEMPORAL_CLI=$(BIN)/temporal go test -count=1 -run TestCaseHistoriesReplay ./e2e -args -record-histories
 
 ## check: static checks (go vet, workflowcheck)
 check: $(BIN)/workflowcheck

@@ -603,3 +603,26 @@ func TestMetricLabelsOutliveTheirRequest(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	require.Contains(t, string(body), `case_api_request_duration_seconds_count{method="POST",route="/v1/case/complaints",status="400"} 1`)
 }
+
+func TestRefusedFieldIsNamedInInvalidParams(t *testing.T) {
+	f := newFixture(t)
+	f.cases.err = &casefile.Rejection{Kind: casefile.ErrInvalid, Field: "case-type", Detail: `must be the case's type, "Complaint"`}
+	r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"case-type":"Other","state":"Resolved","resolution":"x"}`)
+	require.Equal(t, http.StatusBadRequest, r.status, r.rawBody)
+	require.Equal(t, "The request has invalid fields.", r.body["detail"])
+	require.Equal(t, []any{map[string]any{"name": "case-type", "reason": `must be the case's type, "Complaint"`}}, r.body["invalid-params"])
+}
+
+func TestPutThatChangesNothingAnswersUnchanged(t *testing.T) {
+	for _, body := range []string{``, `{}`, `{"state":"Accepted"}`} {
+		t.Run(body, func(t *testing.T) {
+			f := newFixture(t)
+			f.cases.result = workflows.Result{CaseID: "WI0000000001", Version: 4, Recorded: false}
+			r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", body)
+			require.Equal(t, http.StatusOK, r.status, r.rawBody)
+			require.Equal(t, map[string]any{"id": "WI0000000001", "created-record-status": "Unchanged"}, r.body)
+			require.Equal(t, `"4"`, r.header.Get("ETag"))
+			require.Equal(t, []string{"Progress"}, f.cases.calls)
+		})
+	}
+}

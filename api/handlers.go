@@ -230,7 +230,8 @@ func answerChange(c *fiber.Ctx, result workflows.Result, recordID, status string
 
 func (h *handlers) updateCase(c *fiber.Ctx) error {
 	var req progressRequest
-	ch, err := h.beginChange(c, &req, false)
+	// An empty body asks for nothing: Unchanged.
+	ch, err := h.beginChange(c, &req, true)
 	if err != nil {
 		return err
 	}
@@ -245,7 +246,11 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return answerChange(c, result, ch.caseID, statusUpdated)
+	status := statusUpdated
+	if !result.Recorded {
+		status = statusUnchanged
+	}
+	return answerChange(c, result, ch.caseID, status)
 }
 
 func (h *handlers) closeCase(c *fiber.Ctx) error {

@@ -74,6 +74,10 @@ func errorHandler(logger *zap.Logger) fiber.ErrorHandler {
 			c.Set(fiber.HeaderWWWAuthenticate, auth.header)
 		case errors.As(err, &client):
 			p.Status, p.Detail = client.status, client.detail
+		case errors.As(err, &rejection) && rejection.Field != "":
+			// As a field refused before the workflow was asked, such as case-id.
+			p.Status, p.Detail = rejectionStatus(rejection.Kind), "The request has invalid fields."
+			p.InvalidParams = []invalidParam{{Name: rejection.Field, Reason: rejection.Detail}}
 		case errors.As(err, &rejection):
 			p.Status, p.Detail = rejectionStatus(rejection.Kind), rejection.Detail
 		case errors.As(err, &fiberErr):

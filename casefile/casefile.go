@@ -115,16 +115,13 @@ const (
 type Change string
 
 const (
-	ChangeRegistered        Change = "Registered"
-	ChangeUpdated           Change = "Updated"
-	ChangeResolved          Change = "Resolved"
-	ChangeReopened          Change = "Reopened"
-	ChangeClosed            Change = "Closed"
-	ChangeAttachmentAdded   Change = "AttachmentAdded"
-	ChangeAttachmentRemoved Change = "AttachmentRemoved"
-	// ChangeCallbackDue was recorded by cases registered before callbacks
-	// were delivered; they keep recording it.
-	ChangeCallbackDue         Change = "CallbackDue"
+	ChangeRegistered          Change = "Registered"
+	ChangeUpdated             Change = "Updated"
+	ChangeResolved            Change = "Resolved"
+	ChangeReopened            Change = "Reopened"
+	ChangeClosed              Change = "Closed"
+	ChangeAttachmentAdded     Change = "AttachmentAdded"
+	ChangeAttachmentRemoved   Change = "AttachmentRemoved"
 	ChangeCallbackRescheduled Change = "CallbackRescheduled"
 	ChangeCallbackDelivered   Change = "CallbackDelivered"
 	ChangeCallbackFailed      Change = "CallbackFailed"

@@ -15,10 +15,12 @@ var (
 )
 
 // Rejection is a request the case rules refuse. Detail is written for the
-// client and is safe to show; Kind is one of the errors above.
+// client and is safe to show; Kind is one of the errors above; Field, when
+// set, names the request field at fault.
 type Rejection struct {
 	Kind   error
 	Detail string
+	Field  string
 }
 
 func (r *Rejection) Error() string { return r.Detail }

@@ -96,7 +96,7 @@ func (s *Service) start(ctx context.Context, c casefile.Case, operationID string
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.SearchAttributes(c),
 		StaticSummary:            workflows.Summary(c),
-	}, workflows.CaseWorkflow, workflows.NewStart(c, s.policy, operationID))
+	}, workflows.CaseWorkflow, workflows.Start{Case: c, Policy: s.policy, RegisteredBy: operationID})
 	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -189,7 +189,12 @@ func (s *Service) updateError(ctx context.Context, caseID, name string, err erro
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case workflows.RejectInvalid:
-			return casefile.Reject(casefile.ErrInvalid, "%s", appErr.Message())
+			rejection := &casefile.Rejection{Kind: casefile.ErrInvalid, Detail: appErr.Message()}
+			if appErr.HasDetails() {
+				// The field at fault; a detail that does not decode leaves it unnamed.
+				_ = appErr.Details(&rejection.Field)
+			}
+			return rejection
 		case workflows.RejectNotFound:
 			return casefile.Reject(casefile.ErrNotFound, "%s", appErr.Message())
 		case workflows.RejectConflict:

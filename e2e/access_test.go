@@ -74,7 +74,7 @@ func TestConcurrentWritersCannotBothWin(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = s.callWith(t, "PUT", "/cases/"+id, map[string]any{"case-type": fmt.Sprintf("writer-%d", i)},
+			statuses[i] = s.callWith(t, "PUT", "/cases/"+id, map[string]any{"resolution": fmt.Sprintf("writer %d", i)},
 				map[string]string{"If-Match": etag})
 		}()
 	}

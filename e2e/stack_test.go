@@ -22,8 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/trace"
-	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -304,21 +302,6 @@ func (s *stack) checkContract(t *testing.T, req *http.Request, resp *http.Respon
 	if err != nil {
 		t.Errorf("%s %s answered %d outside the contract: %v", req.Method, req.URL.Path, resp.StatusCode, err)
 	}
-}
-
-// versionMarkers counts the workflow.GetVersion markers in a run's history.
-func (s *stack) versionMarkers(t *testing.T, run *commonpb.WorkflowExecution) int {
-	t.Helper()
-	events := s.temporal.GetWorkflowHistory(context.Background(), run.WorkflowId, run.RunId, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	markers := 0
-	for events.HasNext() {
-		event, err := events.Next()
-		require.NoError(t, err)
-		if event.GetMarkerRecordedEventAttributes().GetMarkerName() == "Version" {
-			markers++
-		}
-	}
-	return markers
 }
 
 // historyRows counts the stored history rows of a case, per version.

@@ -256,6 +256,64 @@ func TestRejectedUpdateLeavesNoHistory(t *testing.T) {
 	require.Equal(t, map[int64]int{1: 1}, s.historyRows(t, id))
 }
 
+// The guide's PUT and DELETE name the case by case-id and case-type: a type
+// that is not the case's is refused like a foreign case-id, and changes nothing.
+func TestCaseTypeIdentifiesTheCase(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	_, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
+	id := body["id"].(string)
+	before, _ := s.etag(t, id)
+
+	for _, method := range []string{"PUT", "DELETE"} {
+		for field, value := range map[string]string{"case-id": "WI0000000999", "case-type": "ServiceRequest"} {
+			request := map[string]any{field: value, "resolution": "done"}
+			if method == "PUT" {
+				request["state"] = "Resolved"
+			}
+			status, problem := s.call(t, method, "/cases/"+id, request)
+			require.Equal(t, http.StatusBadRequest, status, "%s %s: %v", method, field, problem)
+			params := problem["invalid-params"].([]any)
+			require.Len(t, params, 1)
+			require.Equal(t, field, params[0].(map[string]any)["name"])
+		}
+	}
+	_, detail := s.call(t, "GET", "/cases/"+id, nil)
+	require.Equal(t, "Accepted", detail["state"])
+	require.Equal(t, "Complaint", detail["case-type"])
+	after, _ := s.etag(t, id)
+	require.Equal(t, before, after)
+	require.Equal(t, map[int64]int{1: 1}, s.historyRows(t, id))
+
+	// The case's own type is accepted.
+	status, answer := s.call(t, "PUT", "/cases/"+id, map[string]any{"case-type": "Complaint", "state": "Resolved", "resolution": "done"})
+	require.Equal(t, http.StatusOK, status, answer)
+	require.Equal(t, "Updated", answer["created-record-status"])
+}
+
+func TestPutThatChangesNothingRecordsNothing(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	_, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
+	id := body["id"].(string)
+	status, answer := s.call(t, "PUT", "/cases/"+id, map[string]any{"state": "Resolved", "resolution": "card reissued"})
+	require.Equal(t, http.StatusOK, status, answer)
+	require.Equal(t, "Updated", answer["created-record-status"])
+	before, _ := s.etag(t, id)
+	require.Equal(t, `"2"`, before)
+
+	for _, request := range []any{nil, map[string]any{},
+		map[string]any{"case-id": id, "case-type": "Complaint", "state": "Resolved", "resolution": "card reissued"}} {
+		status, header, answer := s.do(t, "PUT", "/cases/"+id, request, nil)
+		require.Equal(t, http.StatusOK, status, answer)
+		require.Equal(t, "Unchanged", answer["created-record-status"], "%v", request)
+		require.Equal(t, before, header.Get("ETag"))
+	}
+	after, _ := s.etag(t, id)
+	require.Equal(t, before, after)
+	_, detail := s.call(t, "GET", "/cases/"+id, nil)
+	require.Equal(t, "2", detail["version-num"])
+	require.Equal(t, map[int64]int{1: 1, 2: 1}, s.historyRows(t, id))
+}
+
 func without(list []string, drop string) []string {
 	out := []string{}
 	for _, s := range list {

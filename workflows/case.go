@@ -22,21 +22,11 @@ var (
 	operatorEditor = Editor{ID: "temporal-operator", Name: "Temporal operator"}
 )
 
-// lifecycleChange marks runs that deliver callbacks, escalate, send notices,
-// close resolved cases on their own and continue as new. Runs started before
-// it only record that a callback is due; runs started with Start.Lifecycle
-// have it without asking.
-const (
-	lifecycleChange  = "lifecycle"
-	lifecycleVersion = 1
-)
-
-// CaseWorkflow runs one case from registration to close. On a first run the
-// workflow sets the case's state, version and times; a continued run takes
-// the case as it was.
+// CaseWorkflow runs one case from registration to close. A first run
+// registers the case; a continued run (its case has a version) goes on from
+// the case as the previous run left it.
 func CaseWorkflow(ctx workflow.Context, start Start) (casefile.Case, error) {
-	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent,
-		lifecycle: start.Lifecycle, localRecords: start.LocalRecords}
+	r := &caseRun{c: start.Case, policy: start.Policy, registeredBy: start.RegisteredBy, recent: start.Recent}
 	return r.run(ctx)
 }
 
@@ -46,10 +36,6 @@ type caseRun struct {
 	registeredBy string
 	// recent are the latest recorded changes, for the history query.
 	recent []ChangeSummary
-	// lifecycle is false for runs begun before lifecycleChange; see Start.Lifecycle.
-	lifecycle bool
-	// localRecords: see Start.LocalRecords.
-	localRecords bool
 	// registered is set once version 1 is in Postgres.
 	registered bool
 	// pending counts activities in flight; the run ends only at zero.
@@ -64,39 +50,23 @@ type caseRun struct {
 
 func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	continued := r.c.Version > 0
-	if !r.lifecycle {
-		r.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleVersion) == lifecycleVersion
-	}
 	if !continued {
 		r.register(ctx)
 	}
+	// Handlers first, so that the create's await-registration update is
+	// accepted while the registration is being recorded.
 	if err := r.registerHandlers(ctx); err != nil {
 		return r.c, err
 	}
-	if continued {
-		r.registered = true
-	} else {
+	if !continued {
 		if err := r.record(ctx, casefile.ChangeRegistered, ""); err != nil {
 			return r.c, err
 		}
-		r.registered = true
 	}
-
-	if !r.lifecycle {
-		if r.c.CallbackAt != nil {
-			workflow.Go(ctx, r.awaitCallbackDue)
-		}
-		err := workflow.Await(ctx, func() bool { return r.c.State == casefile.StateClosed && r.idle(ctx) })
-		return r.c, err
-	}
-
-	reschedules := workflow.GetSignalChannel(ctx, SignalRescheduleCallback)
-	operatorActions := []namedChannel{
-		{SignalEscalate, workflow.GetSignalChannel(ctx, SignalEscalate)},
-		{SignalAddNote, workflow.GetSignalChannel(ctx, SignalAddNote)},
-	}
-	workflow.Go(ctx, func(ctx workflow.Context) { r.receiveSignals(ctx, reschedules, operatorActions) })
+	r.registered = true
 	r.showDetails(ctx)
+
+	operators := r.listenToOperators(ctx)
 	if r.c.CallbackStatus == casefile.CallbackScheduled {
 		workflow.Go(ctx, r.runCallback)
 	}
@@ -111,15 +81,20 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if r.c.State == casefile.StateClosed {
 		return r.c, nil
 	}
-	// From here on updates are turned away (callers retry them on the next
-	// run), so that the ones in flight can finish.
+	return r.c, r.continueAsNew(ctx, operators)
+}
+
+// continueAsNew hands the case, its policy and its pending clocks to a new
+// run. From here on updates are turned away (callers retry them on the next
+// run), so that the ones in flight can finish.
+func (r *caseRun) continueAsNew(ctx workflow.Context, operators operatorSignals) error {
 	r.draining = true
 	// Signals that came in with the last task would be lost with this run.
-	r.drainSignals(ctx, reschedules, operatorActions)
+	r.drainSignals(ctx, operators)
 	if err := r.awaitQuietTask(ctx); err != nil {
-		return r.c, err
+		return err
 	}
-	return r.c, workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent, Lifecycle: r.lifecycle, LocalRecords: r.localRecords})
+	return workflow.NewContinueAsNewError(ctx, CaseWorkflow, Start{Case: r.c, Policy: r.policy, RegisteredBy: r.registeredBy, Recent: r.recent})
 }
 
 // awaitQuietTask returns in a workflow task in which nothing is in flight and
@@ -151,9 +126,6 @@ func (r *caseRun) register(ctx workflow.Context) {
 	r.c.UpdatedAt = now
 	if r.c.UpdatedByID == "" && r.c.UpdatedByName == "" {
 		r.c.UpdatedByID, r.c.UpdatedByName = r.c.RegisteredByID, r.c.RegisteredByName
-	}
-	if !r.lifecycle {
-		return
 	}
 	if r.c.CallbackAt != nil {
 		r.c.CallbackStatus = casefile.CallbackScheduled
@@ -241,6 +213,9 @@ func (r *caseRun) validateProgress(req ProgressRequest) error {
 	if err := r.validateOpen(req.IfVersion); err != nil {
 		return err
 	}
+	if err := r.validateCaseType(req.CaseType); err != nil {
+		return err
+	}
 	switch req.State {
 	case "", casefile.StateAccepted:
 	case casefile.StateResolved:
@@ -252,8 +227,18 @@ func (r *caseRun) validateProgress(req ProgressRequest) error {
 	default:
 		return reject(RejectInvalid, "unknown state %q", req.State)
 	}
-	if req.CallbackAt != nil {
+	if req.CallbackAt != nil && !r.hasCallbackAt(*req.CallbackAt) {
 		return r.validateReschedule()
+	}
+	return nil
+}
+
+// validateCaseType refuses a request that names another type than the
+// case's: like the case id beside it, the type identifies the case and no
+// request changes it.
+func (r *caseRun) validateCaseType(caseType string) error {
+	if caseType != "" && caseType != r.c.Type {
+		return rejectField(FieldCaseType, "must be the case's type, %q", r.c.Type)
 	}
 	return nil
 }
@@ -262,8 +247,6 @@ func (r *caseRun) validateReschedule() error {
 	switch {
 	case r.c.Class != casefile.ClassCallbackRequest:
 		return reject(RejectInvalid, "case %s is a %s; only callback requests have a callback time", r.c.ID, r.c.Class)
-	case !r.lifecycle:
-		return reject(RejectConflict, "case %s was registered before callbacks could be rescheduled", r.c.ID)
 	case r.delivering:
 		return reject(RejectConflict, "the callback of case %s is being delivered", r.c.ID)
 	case r.c.CallbackStatus == casefile.CallbackDelivered:
@@ -272,34 +255,44 @@ func (r *caseRun) validateReschedule() error {
 	return nil
 }
 
+// hasCallbackAt says whether the callback is already scheduled for at.
+func (r *caseRun) hasCallbackAt(at time.Time) bool {
+	return r.c.CallbackStatus == casefile.CallbackScheduled && r.c.CallbackAt != nil && r.c.CallbackAt.Equal(at)
+}
+
+// progress applies what the request changes and records it as one version;
+// a request that asks only for what the case already has records nothing.
 func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, error) {
+	newState := req.State != "" && req.State != r.c.State
+	newResolution := req.Resolution != "" && req.Resolution != r.c.Resolution
+	newCallback := req.CallbackAt != nil && !r.hasCallbackAt(*req.CallbackAt)
+	if !newState && !newResolution && !newCallback {
+		return r.result(), nil
+	}
 	change := casefile.ChangeUpdated
 	switch {
-	case req.State == casefile.StateResolved && r.c.State != casefile.StateResolved:
+	case newState && req.State == casefile.StateResolved:
 		change = casefile.ChangeResolved
 		now := workflow.Now(ctx).UTC()
 		r.c.ResolvedAt = &now
-	case req.State == casefile.StateAccepted && r.c.State == casefile.StateResolved:
+	case newState && req.State == casefile.StateAccepted:
 		change = casefile.ChangeReopened
 		r.c.Resolution = ""
 		r.c.ResolvedAt = nil
-	case req.CallbackAt != nil:
+	case newCallback:
 		change = casefile.ChangeCallbackRescheduled
 	}
-	if req.State != "" {
+	if newState {
 		r.c.State = req.State
-	}
-	if req.CaseType != "" {
-		r.c.Type = req.CaseType
 	}
 	if req.Resolution != "" {
 		r.c.Resolution = req.Resolution
 	}
-	if req.CallbackAt != nil {
+	if newCallback {
 		r.reschedule(ctx, *req.CallbackAt)
 	}
 	result, err := r.commit(ctx, req.Editor, change)
-	if err == nil && change == casefile.ChangeResolved && r.lifecycle && r.wantsNotice() {
+	if err == nil && change == casefile.ChangeResolved && r.wantsNotice() {
 		version := r.c.Version
 		r.pending++
 		workflow.Go(ctx, func(ctx workflow.Context) {
@@ -322,17 +315,19 @@ func (r *caseRun) reschedule(ctx workflow.Context, at time.Time) {
 	}
 }
 
-func (r *caseRun) validateClose(req CloseRequest) error { return r.validateOpen(req.IfVersion) }
-
-func (r *caseRun) close(ctx workflow.Context, req CloseRequest) (Result, error) {
-	return r.closeCase(ctx, req.Editor, req.CaseType, req.Resolution)
+func (r *caseRun) validateClose(req CloseRequest) error {
+	if err := r.validateOpen(req.IfVersion); err != nil {
+		return err
+	}
+	return r.validateCaseType(req.CaseType)
 }
 
-func (r *caseRun) closeCase(ctx workflow.Context, editor Editor, caseType, resolution string) (Result, error) {
+func (r *caseRun) close(ctx workflow.Context, req CloseRequest) (Result, error) {
+	return r.closeCase(ctx, req.Editor, req.Resolution)
+}
+
+func (r *caseRun) closeCase(ctx workflow.Context, editor Editor, resolution string) (Result, error) {
 	r.c.State = casefile.StateClosed
-	if caseType != "" {
-		r.c.Type = caseType
-	}
 	if resolution != "" {
 		r.c.Resolution = resolution
 	}
@@ -407,28 +402,6 @@ func (r *caseRun) validateOpen(ifVersion int64) error {
 	return nil
 }
 
-// awaitCallbackDue is how runs begun before lifecycleChange treat a callback:
-// they record that it is due, unless the case is closed first.
-func (r *caseRun) awaitCallbackDue(ctx workflow.Context) {
-	at := *r.c.CallbackAt
-	wait := at.Sub(workflow.Now(ctx))
-	if wait > 0 {
-		closed, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-			Timeout:      wait,
-			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("callback for %s at %s", r.c.ID, at.UTC().Format(time.RFC3339))},
-		}, func() bool { return r.c.State == casefile.StateClosed })
-		if err != nil || closed {
-			return
-		}
-	}
-	if r.c.State == casefile.StateClosed {
-		return
-	}
-	if _, err := r.commit(ctx, systemEditor, casefile.ChangeCallbackDue); err != nil {
-		workflow.GetLogger(ctx).Error("Recording due callback failed", "error", err)
-	}
-}
-
 // commit stamps a change made to r.c with a new version and records it.
 func (r *caseRun) commit(ctx workflow.Context, editor Editor, change casefile.Change) (Result, error) {
 	return r.commitNoted(ctx, editor, change, "")
@@ -442,9 +415,7 @@ func (r *caseRun) commitNoted(ctx workflow.Context, editor Editor, change casefi
 	if err := workflow.UpsertTypedSearchAttributes(ctx, r.searchAttributeUpdates()...); err != nil {
 		return Result{}, fmt.Errorf("upsert search attributes: %w", err)
 	}
-	if r.lifecycle {
-		r.showDetails(ctx)
-	}
+	r.showDetails(ctx)
 	result := r.result()
 	result.Recorded = true
 	return result, r.record(ctx, change, note)
@@ -466,23 +437,21 @@ func (r *caseRun) showDetails(ctx workflow.Context) {
 func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 	updates := []temporal.SearchAttributeUpdate{
 		CaseStateKey.ValueSet(string(r.c.State)),
-		CaseTypeKey.ValueSet(r.c.Type),
+		CaseEscalatedKey.ValueSet(r.c.Escalated),
 	}
-	if !r.lifecycle {
-		return updates
-	}
-	updates = append(updates, CaseEscalatedKey.ValueSet(r.c.Escalated))
 	if r.c.CallbackAt != nil {
 		updates = append(updates, CallbackStatusKey.ValueSet(string(r.c.CallbackStatus)), CallbackAtKey.ValueSet(*r.c.CallbackAt))
 	}
 	return updates
 }
 
-// record writes the current snapshot as a history entry. An activity's
-// input is encoded when it is scheduled; a local activity's is not, so the
-// entry shares the case's attachments array, which is never changed in
-// place (attachments are appended, and removeAttachment copies): later
-// changes cannot leak into it.
+// record writes the current snapshot as a history entry: as a local
+// activity, run inside the workflow task, and if that has not landed within
+// localRecordOptions' minute, as an activity retried until it lands. A
+// local activity's input is not encoded when it is scheduled, so the entry
+// shares the case's attachments array, which is never changed in place
+// (attachments are appended, and removeAttachment copies): later changes
+// cannot leak into it.
 func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note string) error {
 	r.pending++
 	defer func() { r.pending-- }()
@@ -492,15 +461,13 @@ func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note stri
 	if len(r.recent) > RecentChanges {
 		r.recent = slices.Clone(r.recent[len(r.recent)-RecentChanges:])
 	}
-	if r.localRecords {
-		local := workflow.WithLocalActivityOptions(ctx, localRecordOptions)
-		err := workflow.ExecuteLocalActivity(local, a.RecordChange, entry).Get(local, nil)
-		if err == nil {
-			return nil
-		}
-		workflow.GetLogger(ctx).Warn("Recording a change locally failed; retrying it as an activity",
-			"case-id", r.c.ID, "version", entry.Case.Version, "error", err)
+	local := workflow.WithLocalActivityOptions(ctx, localRecordOptions)
+	err := workflow.ExecuteLocalActivity(local, a.RecordChange, entry).Get(local, nil)
+	if err == nil {
+		return nil
 	}
+	workflow.GetLogger(ctx).Warn("Recording a change locally failed; retrying it as an activity",
+		"case-id", r.c.ID, "version", entry.Case.Version, "error", err)
 	ctx = workflow.WithActivityOptions(ctx, recordOptions)
 	return workflow.ExecuteActivity(ctx, a.RecordChange, entry).Get(ctx, nil)
 }

@@ -115,7 +115,7 @@ func (s *caseWorkflowSuite) SetupTest() {
 
 // start is the workflow input for c under the given policy, as the API gives it.
 func start(c casefile.Case, p workflows.Policy) workflows.Start {
-	return workflows.NewStart(c, p, "")
+	return workflows.Start{Case: c, Policy: p}
 }
 
 // noClocks is a policy without reopen window or deadlines.
@@ -319,19 +319,78 @@ func (s *caseWorkflowSuite) TestAddingTheSameFileTwiceRecordsOnce() {
 }
 
 func (s *caseWorkflowSuite) TestStateQueryShowsCurrentCase() {
-	s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, CaseType: "CardComplaint"})
+	s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, Resolution: "card on its way"})
 	s.env.RegisterDelayedCallback(func() {
 		v, err := s.env.QueryWorkflow(workflows.QueryState)
 		s.Require().NoError(err)
 		var c casefile.Case
 		s.Require().NoError(v.Get(&c))
-		s.Equal("CardComplaint", c.Type)
+		s.Equal("card on its way", c.Resolution)
+		s.Equal(casefile.StateAccepted, c.State)
 		s.Equal(int64(2), c.Version)
 	}, 2*time.Minute)
 	s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
-	s.Equal("CardComplaint", s.result().Type)
+	s.Equal("card on its way", s.result().Resolution)
+}
+
+// The case type identifies the case, as its id does: a request naming
+// another type is refused, with the field named, and no request changes it.
+func (s *caseWorkflowSuite) TestCaseTypeIsAnIdentityField() {
+	otherType := s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, CaseType: "CardComplaint", State: casefile.StateResolved, Resolution: "fixed"})
+	sameType := s.update(2*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, CaseType: "Complaint", State: casefile.StateResolved, Resolution: "fixed"})
+	closeOther := s.update(3*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent, CaseType: "CardComplaint"})
+	closeSame := s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent, CaseType: "Complaint"})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+
+	for _, refused := range []*outcome{otherType, closeOther} {
+		s.Equal(workflows.RejectInvalid, rejectionType(refused.err))
+		var appErr *temporal.ApplicationError
+		s.Require().True(errors.As(refused.err, &appErr))
+		var field string
+		s.Require().NoError(appErr.Details(&field))
+		s.Equal(workflows.FieldCaseType, field)
+		s.Contains(appErr.Message(), `"Complaint"`)
+	}
+	s.NoError(sameType.err)
+	s.NoError(closeSame.err)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeClosed}, s.changes())
+	s.Equal("Complaint", s.result().Type)
+}
+
+// A progress request that asks only for what the case already has is
+// answered without a new version or a history entry.
+func (s *caseWorkflowSuite) TestProgressThatChangesNothingRecordsNothing() {
+	c := callbackCase(t0.Add(5 * time.Hour))
+	at := *c.CallbackAt
+	empty := s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent})
+	same := s.update(2*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, CaseType: "CallbackRequest", State: casefile.StateAccepted, CallbackAt: &at})
+	resolve := s.update(3*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateResolved, Resolution: "called back"})
+	resolvedAgain := s.update(4*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateResolved, Resolution: "called back"})
+	newResolution := s.update(5*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, Resolution: "called back twice"})
+	s.update(6*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(c, noClocks))
+
+	for _, unchanged := range []*outcome{empty, same, resolvedAgain} {
+		s.NoError(unchanged.err)
+		s.False(unchanged.result.Recorded)
+	}
+	s.Equal(int64(1), empty.result.Version)
+	s.Equal(int64(1), same.result.Version)
+	s.Equal(int64(2), resolvedAgain.result.Version)
+	s.True(resolve.result.Recorded)
+	s.True(newResolution.result.Recorded)
+	s.Equal(int64(3), newResolution.result.Version)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeUpdated, casefile.ChangeClosed}, s.changes())
 }
 
 func TestCaseWorkflowIDAndSummary(t *testing.T) {

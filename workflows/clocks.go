@@ -104,33 +104,51 @@ type namedChannel struct {
 	ch   workflow.ReceiveChannel
 }
 
-// receiveSignals applies operators' signals as they come.
-func (r *caseRun) receiveSignals(ctx workflow.Context, reschedules workflow.ReceiveChannel, actions []namedChannel) {
-	selector := workflow.NewSelector(ctx)
-	selector.AddReceive(reschedules, func(c workflow.ReceiveChannel, _ bool) {
-		var at string
-		c.Receive(ctx, &at)
-		r.rescheduleFromSignal(ctx, at)
-	})
-	for _, action := range actions {
-		selector.AddReceive(action.ch, func(c workflow.ReceiveChannel, _ bool) {
-			var input OperatorAction
-			c.Receive(ctx, &input)
-			r.operatorAction(ctx, action.name, input)
+// operatorSignals are the channels of the signals operators send from the
+// Temporal UI.
+type operatorSignals struct {
+	reschedules workflow.ReceiveChannel
+	actions     []namedChannel
+}
+
+// listenToOperators applies operators' signals as they come, for as long as
+// the run lasts.
+func (r *caseRun) listenToOperators(ctx workflow.Context) operatorSignals {
+	signals := operatorSignals{
+		reschedules: workflow.GetSignalChannel(ctx, SignalRescheduleCallback),
+		actions: []namedChannel{
+			{SignalEscalate, workflow.GetSignalChannel(ctx, SignalEscalate)},
+			{SignalAddNote, workflow.GetSignalChannel(ctx, SignalAddNote)},
+		},
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		selector := workflow.NewSelector(ctx)
+		selector.AddReceive(signals.reschedules, func(c workflow.ReceiveChannel, _ bool) {
+			var at string
+			c.Receive(ctx, &at)
+			r.rescheduleFromSignal(ctx, at)
 		})
-	}
-	for {
-		selector.Select(ctx)
-	}
+		for _, action := range signals.actions {
+			selector.AddReceive(action.ch, func(c workflow.ReceiveChannel, _ bool) {
+				var input OperatorAction
+				c.Receive(ctx, &input)
+				r.operatorAction(ctx, action.name, input)
+			})
+		}
+		for {
+			selector.Select(ctx)
+		}
+	})
+	return signals
 }
 
 // drainSignals applies signals already received, before the run ends.
-func (r *caseRun) drainSignals(ctx workflow.Context, reschedules workflow.ReceiveChannel, actions []namedChannel) {
+func (r *caseRun) drainSignals(ctx workflow.Context, signals operatorSignals) {
 	var at string
-	for reschedules.ReceiveAsync(&at) {
+	for signals.reschedules.ReceiveAsync(&at) {
 		r.rescheduleFromSignal(ctx, at)
 	}
-	for _, action := range actions {
+	for _, action := range signals.actions {
 		var input OperatorAction
 		for action.ch.ReceiveAsync(&input) {
 			r.operatorAction(ctx, action.name, input)
@@ -274,7 +292,7 @@ func (r *caseRun) runReopenWindow(ctx workflow.Context) {
 			}
 			continue // reopened, or resolved again: a new window
 		}
-		if _, err := r.closeCase(ctx, systemEditor, "", ""); err != nil {
+		if _, err := r.closeCase(ctx, systemEditor, ""); err != nil {
 			workflow.GetLogger(ctx).Error("Closing resolved case failed", "case-id", r.c.ID, "error", err)
 		}
 		return

@@ -141,7 +141,7 @@ func (s *caseWorkflowSuite) TestDeliveryGivesUpAfterMaxRetry() {
 func (s *caseWorkflowSuite) TestDeliveredCallbackCannotBeRescheduled() {
 	at, later := t0.Add(time.Hour), t0.Add(5*time.Hour)
 	moved := s.update(2*time.Hour, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, CallbackAt: &later})
-	notCallback := s.update(2*time.Hour, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, CaseType: "X"})
+	notCallback := s.update(2*time.Hour, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, Resolution: "called back"})
 	s.update(3*time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(callbackCase(at), noClocks))
@@ -261,7 +261,7 @@ func (s *caseWorkflowSuite) TestLongCaseContinuesAsNewWithItsState() {
 	}
 	// The test environment keeps no history; say how long it has grown.
 	s.env.RegisterDelayedCallback(func() { s.env.SetCurrentHistoryLength(501) }, 30*time.Minute)
-	s.update(31*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, CaseType: "Callback"})
+	s.update(31*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, Resolution: "customer asked for a month"})
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(c, policy))
 
@@ -272,10 +272,10 @@ func (s *caseWorkflowSuite) TestLongCaseContinuesAsNewWithItsState() {
 	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	s.Equal(policy, next.Policy)
 	last := s.log.entries[len(s.log.entries)-1].Case
-	s.Equal(last.Version, next.Version, "the next run goes on from the last recorded version")
-	s.Equal(len(last.Attachments), len(next.Attachments))
-	s.Equal(casefile.CallbackScheduled, next.CallbackStatus)
-	s.Equal(&at, next.CallbackAt, "the pending callback is carried over")
+	s.Equal(last.Version, next.Case.Version, "the next run goes on from the last recorded version")
+	s.Equal(len(last.Attachments), len(next.Case.Attachments))
+	s.Equal(casefile.CallbackScheduled, next.Case.CallbackStatus)
+	s.Equal(&at, next.Case.CallbackAt, "the pending callback is carried over")
 	s.Len(next.Recent, len(s.log.entries), "the history query's changes are carried over")
 	s.Empty(s.deliveries)
 }

@@ -3,25 +3,54 @@ package workflows_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/bank/caseservice/casefile"
 	caseworker "github.com/bank/caseservice/worker"
+	"github.com/bank/caseservice/workflows"
 )
 
-// TestReplayRecordedHistories replays histories recorded from real runs
-// (temporal workflow show -o json). A change to the workflow that would break
-// cases already running fails here; guard such changes with workflow.GetVersion.
-func TestReplayRecordedHistories(t *testing.T) {
+// recordedHistories are runs of the case workflow recorded from a real dev
+// server by make record-histories.
+func recordedHistories(t *testing.T) []string {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	for _, file := range files {
+	return files
+}
+
+// TestReplayRecordedHistories replays every recorded run: a change to the
+// workflow that would break a running case fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, file := range recordedHistories(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			caseworker.RegisterWorkflows(replayer)
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, file))
+		})
+	}
+}
+
+// TestReplayCatchesANonDeterministicChange shows that the replay test can
+// fail: a workflow that starts a timer before what the case workflow does
+// issues its commands in another order than the recorded runs.
+func TestReplayCatchesANonDeterministicChange(t *testing.T) {
+	changed := func(ctx workflow.Context, start workflows.Start) (casefile.Case, error) {
+		if err := workflow.Sleep(ctx, time.Second); err != nil {
+			return casefile.Case{}, err
+		}
+		return workflows.CaseWorkflow(ctx, start)
+	}
+	for _, file := range recordedHistories(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			replayer := worker.NewWorkflowReplayer()
+			replayer.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: "CaseWorkflow"})
+			err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file)
+			require.ErrorContains(t, err, "TMPRL1100", "the SDK's code for a non-deterministic workflow")
 		})
 	}
 }

@@ -15,13 +15,14 @@ type Editor struct {
 	Name string
 }
 
-// ProgressRequest changes a case's type, state or resolution, or reschedules
-// its callback. Empty fields leave the case as it is, except that reopening
+// ProgressRequest changes a case's state or resolution, or reschedules its
+// callback. Empty fields leave the case as it is, except that reopening
 // clears the resolution.
 type ProgressRequest struct {
 	Editor Editor
 	// IfVersion, when not 0, applies the change only at that case version.
-	IfVersion  int64
+	IfVersion int64
+	// CaseType, when given, must be the case's type; it changes nothing.
 	CaseType   string
 	State      casefile.State
 	Resolution string
@@ -29,10 +30,11 @@ type ProgressRequest struct {
 	CallbackAt *time.Time
 }
 
-// CloseRequest closes a case, optionally with a final type and resolution.
+// CloseRequest closes a case, optionally with a final resolution.
 type CloseRequest struct {
-	Editor     Editor
-	IfVersion  int64
+	Editor    Editor
+	IfVersion int64
+	// CaseType, when given, must be the case's type; it changes nothing.
 	CaseType   string
 	Resolution string
 }
@@ -58,7 +60,8 @@ type RemoveAttachmentRequest struct {
 type Result struct {
 	CaseID  string
 	Version int64
-	// Recorded is false when the request asked for what the case already had.
+	// Recorded is false when the request asked for what the case already
+	// had: no version was added.
 	Recorded bool
 }
 
@@ -79,6 +82,15 @@ func reject(kind, format string, args ...any) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), kind, temporal.ApplicationErrorOptions{NonRetryable: true})
 }
 
+// FieldCaseType names the request field a RejectInvalid is about, carried as
+// the application error's details so that the API can point at the field.
+const FieldCaseType = "case-type"
+
+func rejectField(field, format string, args ...any) error {
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), RejectInvalid,
+		temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{field}})
+}
+
 // OperatorAction is the input of the escalate and add-note signals, as an
 // operator types it in the Temporal UI: {"operator": "jane.doe", "note": "..."}.
 type OperatorAction struct {
@@ -86,33 +98,18 @@ type OperatorAction struct {
 	Note     string `json:"note"`
 }
 
-// Start is the input of a case workflow run: the case, and the policy it was
-// registered under. The case is embedded so that inputs recorded before the
-// policy existed still decode. A case with a version is a continuation.
+// Start is what a case workflow run begins with. A first run gets the case
+// as the API registers it; a continued run gets the case as the previous run
+// left it, with its version, clocks and recent changes.
 type Start struct {
-	casefile.Case
+	Case casefile.Case
+	// Policy holds the case's time rules, fixed at registration.
 	Policy Policy
 	// RegisteredBy is the operation id of the request that registered the
 	// case; a retry of that request may await the registration again, others not.
 	RegisteredBy string
-	// Recent are the latest changes, carried across continue-as-new for the
-	// history query.
+	// Recent are the latest changes, for the history query.
 	Recent []ChangeSummary
-	// Lifecycle says the run has the behaviour of lifecycleChange without
-	// asking workflow.GetVersion, whose marker and TemporalChangeVersion
-	// upsert would cost every new case two events and a visibility write.
-	// Runs started without it (recorded before the field) still ask.
-	Lifecycle bool
-	// LocalRecords says the run records its changes with a local activity
-	// first (localRecordOptions). Runs started without it (recorded before
-	// the field) use an activity only, as their histories show.
-	LocalRecords bool
-}
-
-// NewStart is the input of a new case's first run, with every behaviour
-// this code has: the flags that runs recorded before them lack are set.
-func NewStart(c casefile.Case, policy Policy, registeredBy string) Start {
-	return Start{Case: c, Policy: policy, RegisteredBy: registeredBy, Lifecycle: true, LocalRecords: true}
 }
 
 // RecentChanges bounds the changes the history query keeps; the full
