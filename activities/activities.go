@@ -1,5 +1,5 @@
-// Package activities holds the side effects of the case workflow: recording
-// changes in Postgres and delivering callbacks and notices.
+// Package activities holds the case workflow's side effects: recording changes
+// in Postgres and delivering callbacks and notices.
 package activities
 
 import (
@@ -12,7 +12,7 @@ import (
 
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/delivery"
-	"github.com/bank/caseservice/requestid"
+	"github.com/bank/caseservice/internal/platform/requestid"
 )
 
 // Recorder persists case history entries; store.Store is the real one.

@@ -13,7 +13,7 @@ import (
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/delivery"
-	"github.com/bank/caseservice/metrics"
+	"github.com/bank/caseservice/internal/platform/metrics"
 )
 
 type recorder struct{ entries []casefile.HistoryEntry }

@@ -1,5 +1,4 @@
-// Package api is the HTTP face of the service: the bank's Case API on Fiber v2,
-// with bearer-token auth and RFC 9457 errors from one handler.
+// Package api serves the bank's Customer Case API on Fiber v2.
 package api
 
 import (
@@ -18,9 +17,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
-	"github.com/bank/caseservice/auth"
-	"github.com/bank/caseservice/metrics"
-	caserequest "github.com/bank/caseservice/requestid"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/metrics"
+	caserequest "github.com/bank/caseservice/internal/platform/requestid"
 )
 
 // Root is the URL root of the Case API.

@@ -23,11 +23,11 @@ import (
 
 	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/api/contract"
-	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
-	"github.com/bank/caseservice/devissuer"
-	"github.com/bank/caseservice/health"
-	"github.com/bank/caseservice/metrics"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/internal/platform/health"
+	"github.com/bank/caseservice/internal/platform/metrics"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )

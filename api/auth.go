@@ -8,7 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
 
-	"github.com/bank/caseservice/auth"
+	"github.com/bank/caseservice/internal/platform/auth"
 )
 
 const principalKey = "principal"

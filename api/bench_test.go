@@ -11,10 +11,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/api"
-	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
-	"github.com/bank/caseservice/logging"
-	"github.com/bank/caseservice/metrics"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/logging"
+	"github.com/bank/caseservice/internal/platform/metrics"
 	"github.com/bank/caseservice/store"
 )
 

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/api"
-	"github.com/bank/caseservice/auth"
-	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
 )
 
 // fuzzApp is the real app over a recording fake, with a valid token.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/internal/platform/auth"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )

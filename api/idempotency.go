@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
 
-	"github.com/bank/caseservice/metrics"
+	"github.com/bank/caseservice/internal/platform/metrics"
 	"github.com/bank/caseservice/store"
 )
 

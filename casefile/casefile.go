@@ -1,5 +1,5 @@
-// Package casefile is the vocabulary of a customer case: its fields, states,
-// classes and the rules every part of the service agrees on.
+// Package casefile is the vocabulary of a customer case that every part of the
+// service shares.
 package casefile
 
 import (

@@ -1,5 +1,5 @@
-// Package caseops is what the API does with a case: changes go to the case's
-// workflow and wait until it has recorded them; reads come from the store.
+// Package caseops sends the API's changes to each case's workflow and serves
+// its reads from the store.
 package caseops
 
 import (

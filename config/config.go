@@ -1,5 +1,5 @@
 // Package config reads the service's settings from the environment, once, at
-// process start. Every setting, its variable and its default is listed in Load.
+// process start.
 package config
 
 import (

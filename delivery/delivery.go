@@ -1,5 +1,5 @@
-// Package delivery hands messages about cases to the outside world: signed
-// webhooks, SMTP mail, or the Postgres outbox when neither is configured.
+// Package delivery hands messages about cases to the outside world: webhooks,
+// mail or the outbox.
 package delivery
 
 import "encoding/json"

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/bank/caseservice/auth"
-	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
 )
 
 func (s *stack) countCases(t *testing.T) int {

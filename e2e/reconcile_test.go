@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bank/caseservice/casefile"
-	"github.com/bank/caseservice/reconcile"
+	"github.com/bank/caseservice/internal/reconcile"
 	"github.com/bank/caseservice/store"
 )
 

@@ -1,6 +1,5 @@
-// Package e2e runs the service end to end: a real Temporal dev server (the
-// CLI built from tools/go.mod, path in TEMPORAL_CLI), real Postgres, the
-// worker and the API over a real socket.
+// Package e2e tests the whole service on a real Temporal dev server (path in
+// TEMPORAL_CLI) and real Postgres.
 package e2e
 
 import (
@@ -34,17 +33,17 @@ import (
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/api/contract"
-	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/delivery"
-	"github.com/bank/caseservice/devissuer"
 	"github.com/bank/caseservice/internal/pgtest"
-	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/internal/platform/logging"
+	"github.com/bank/caseservice/internal/platform/temporalclient"
+	"github.com/bank/caseservice/internal/platform/tracing"
 	"github.com/bank/caseservice/store"
-	"github.com/bank/caseservice/temporalclient"
-	"github.com/bank/caseservice/tracing"
 	caseworker "github.com/bank/caseservice/worker"
 	"github.com/bank/caseservice/workflows"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
-	"github.com/bank/caseservice/temporalclient"
+	"github.com/bank/caseservice/internal/platform/temporalclient"
 	"github.com/bank/caseservice/workflows"
 )
 

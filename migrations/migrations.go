@@ -1,5 +1,5 @@
-// Package migrations holds the schema as numbered, forward-only SQL files,
-// embedded in the binaries and applied with goose.
+// Package migrations embeds the schema's forward-only SQL migrations and
+// applies them with goose.
 package migrations
 
 import (

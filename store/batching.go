@@ -17,9 +17,8 @@ import (
 // Once as many reads queue as the limit, the load is past what separate
 // queries serve well, and the queue is read one batch at a time: fewer,
 // fuller batches cost less per read. The first query to end with none
-// waiting lifts that again. (docs/BENCHMARKS.md, eleventh session: at c=32
-// one query at a time read 13-28 % more than four; at c=4 four alone read
-// more than batches of two.)
+// waiting lifts that again. (At c=32 one query at a time read 13-28 % more
+// than four; at c=4 four alone read more than batches of two.)
 //
 // There are no background goroutines: a read's own goroutine runs its query.
 // When a query ends and reads are waiting, its slot passes to one of them,

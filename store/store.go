@@ -1,5 +1,4 @@
-// Package store reads and writes cases in Postgres. Writes come only from the
-// workflow's activities; the API reads.
+// Package store reads and writes cases in Postgres.
 package store
 
 import (

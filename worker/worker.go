@@ -1,5 +1,4 @@
-// Package worker is the one place that puts the case workflow and its
-// activities on the task queue.
+// Package worker puts the case workflow and its activities on the task queue.
 package worker
 
 import (

@@ -1,8 +1,5 @@
-// Package workflows holds the case workflow: the one place where a case's
-// state changes. Each change is validated, applied to the workflow's state and
-// recorded in Postgres by an activity before the caller hears back. The
-// workflow also keeps the case's clocks: its callback, its resolution
-// deadline and its reopen window.
+// Package workflows holds the case workflow, the one place where a case's state
+// changes.
 package workflows
 
 import (

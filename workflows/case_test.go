@@ -19,7 +19,7 @@ import (
 
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/casefile"
-	"github.com/bank/caseservice/logging"
+	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/workflows"
 )
 

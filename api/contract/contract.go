@@ -1,6 +1,5 @@
-// Package contract loads the API's OpenAPI contract (api/openapi.yaml) for
-// the tests that hold answers to it, and keeps api/openapi.json, which the
-// API serves, equal to it.
+// Package contract loads the API's OpenAPI contract and keeps the served
+// api/openapi.json equal to api/openapi.yaml.
 package contract
 
 import (

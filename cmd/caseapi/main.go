@@ -13,17 +13,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/api"
-	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
-	"github.com/bank/caseservice/devissuer"
-	"github.com/bank/caseservice/health"
-	"github.com/bank/caseservice/logging"
-	"github.com/bank/caseservice/metrics"
-	"github.com/bank/caseservice/profiling"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/internal/platform/health"
+	"github.com/bank/caseservice/internal/platform/logging"
+	"github.com/bank/caseservice/internal/platform/metrics"
+	"github.com/bank/caseservice/internal/platform/startup"
 	"github.com/bank/caseservice/store"
-	"github.com/bank/caseservice/temporalclient"
-	"github.com/bank/caseservice/tracing"
 	"github.com/bank/caseservice/workflows"
 )
 
@@ -41,38 +39,22 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, err := logging.New(cfg.LogLevel, cfg.LogDevelopment)
+	measured := metrics.NewAPI()
+	proc, err := startup.Open(ctx, cfg, startup.Options{Service: "caseapi", PprofAddr: cfg.PprofAddr, Metrics: measured.Registry()})
 	if err != nil {
 		return err
 	}
-	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
-	profiling.Serve(ctx, cfg.PprofAddr, logger)
+	defer proc.Close()
+	logger, pool, tc, tp := proc.Logger, proc.Pool, proc.Temporal, proc.Tracer
 	accessLog, flushAccessLog, err := logging.Access(cfg.LogLevel, cfg.LogDevelopment, os.Stderr)
 	if err != nil {
 		return err
 	}
 	defer flushAccessLog() //nolint:errcheck // nothing to do if stderr is gone
-
 	keys, err := tokenKeys(ctx, cfg.Auth, logger)
 	if err != nil {
 		return err
 	}
-	tp, flushTraces, err := tracing.Provider(ctx, os.Getenv, "caseapi")
-	if err != nil {
-		return err
-	}
-	defer flushTraces(context.Background()) //nolint:errcheck // best effort at exit
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL(tp))
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	measured := metrics.NewAPI()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: logger, Metrics: measured.Registry(), Tracer: tp})
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
 
 	st := store.New(pool)
 	if cfg.DatabaseCaseReads > 0 {

@@ -1,5 +1,4 @@
-// Command casectl is the operator's and developer's tool: dev tokens,
-// migrations, Temporal setup, reading cases and callbacks, and benchmarks.
+// Command casectl is the operator's and developer's command-line tool.
 package main
 
 import (
@@ -22,11 +21,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/cmd/casectl/bench"
 	"github.com/bank/caseservice/config"
-	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/internal/platform/temporalclient"
+	"github.com/bank/caseservice/internal/reconcile"
 	"github.com/bank/caseservice/migrations"
 	"github.com/bank/caseservice/store"
-	"github.com/bank/caseservice/temporalclient"
 	"github.com/bank/caseservice/workflows"
 )
 
@@ -53,8 +54,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
-		callbacksCommand(cfg), searchAttributesCommand(), benchCommand(cfg), seedCommand(cfg), loadCommand(cfg),
-		reconcileCommand(cfg), verifyCommand(cfg), floorServerCommand(cfg))
+		callbacksCommand(cfg), searchAttributesCommand(), seedCommand(cfg), reconcileCommand(cfg))
+	root.AddCommand(bench.Commands(cfg, func(ctx context.Context, fn func(*store.Store, *reconcile.Reconciler) error) error {
+		return withReconciler(ctx, cfg, fn)
+	})...)
 	return root.ExecuteContext(ctx)
 }
 

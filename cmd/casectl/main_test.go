@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/bank/caseservice/auth"
 	"github.com/bank/caseservice/config"
-	"github.com/bank/caseservice/devissuer"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
 )
 
 func TestTokenMintsWhatTheAPIAccepts(t *testing.T) {

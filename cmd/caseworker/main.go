@@ -1,5 +1,5 @@
-// Command caseworker runs the Temporal worker that executes case workflows
-// and writes cases to Postgres.
+// Command caseworker runs the Temporal worker of the case workflows and their
+// activities.
 package main
 
 import (
@@ -17,13 +17,10 @@ import (
 	"github.com/bank/caseservice/activities"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/delivery"
-	"github.com/bank/caseservice/health"
-	"github.com/bank/caseservice/logging"
-	"github.com/bank/caseservice/metrics"
-	"github.com/bank/caseservice/profiling"
+	"github.com/bank/caseservice/internal/platform/health"
+	"github.com/bank/caseservice/internal/platform/metrics"
+	"github.com/bank/caseservice/internal/platform/startup"
 	"github.com/bank/caseservice/store"
-	"github.com/bank/caseservice/temporalclient"
-	"github.com/bank/caseservice/tracing"
 	caseworker "github.com/bank/caseservice/worker"
 )
 
@@ -41,29 +38,13 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, err := logging.New(cfg.LogLevel, cfg.LogDevelopment)
-	if err != nil {
-		return err
-	}
-	defer logger.Sync() //nolint:errcheck // nothing to do if stderr is gone
-	profiling.Serve(ctx, cfg.WorkerPprofAddr, logger)
-
-	tp, flushTraces, err := tracing.Provider(ctx, os.Getenv, "caseworker")
-	if err != nil {
-		return err
-	}
-	defer flushTraces(context.Background()) //nolint:errcheck // best effort at exit
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, tracing.SQL(tp))
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
 	observed := metrics.NewWorker()
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: logger, Metrics: observed.Registry(), Tracer: tp})
+	proc, err := startup.Open(ctx, cfg, startup.Options{Service: "caseworker", PprofAddr: cfg.WorkerPprofAddr, Metrics: observed.Registry()})
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
+	defer proc.Close()
+	logger, pool, tc := proc.Logger, proc.Pool, proc.Temporal
 
 	st := store.New(pool)
 	acts := newActivities(cfg.Delivery, st, logger)

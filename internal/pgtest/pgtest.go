@@ -1,5 +1,5 @@
-// Package pgtest gives each test suite its own freshly migrated database on
-// the real Postgres server, dropped when the suite ends.
+// Package pgtest gives each test suite its own freshly migrated database on the
+// real Postgres.
 package pgtest
 
 import (

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package loadtest
-
-func newDueTimer() sleeper { return goTimer{} }
