@@ -35,7 +35,7 @@ func (s *Store) NextCaseID(ctx context.Context) (string, error) {
 	return casefile.FormatID(n), nil
 }
 
-// readCases runs a query whose rows are cases (see caserows.go).
+// readCases runs a query whose rows are cases (collectCases).
 func (s *Store) readCases(ctx context.Context, capacity int, sql string, args ...any) ([]casefile.Case, int64, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {

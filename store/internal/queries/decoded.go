@@ -1,6 +1,6 @@
 package queries
 
-// The statements whose rows the store decodes itself (store/caserows.go),
+// The statements the store runs itself, to batch them (store/lookups.go),
 // kept where they are written: store/queries.sql. Not generated. sqlc also
 // emits a method for each, which nothing calls; in queries.sql, `make
 // generate` still checks the statements against the schema.
