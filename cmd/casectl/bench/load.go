@@ -100,7 +100,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.DurationVar(&o.callbackIn, "callback-in", 2*time.Minute, "how far ahead created callbacks are due")
 	f.StringVar(&o.ledgerFile, "ledger", "", "write every case this run created and the state its last 2xx write set, for casectl verify")
 	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates), sql (get, list on pgx) or http (get, list on pgx behind a bare HTTP server)")
-	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times in turn and report the median ratios (state on the servers grows between phases)")
+	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times, baseline first in odd rounds and API first in even ones, and report the median ratios (state on the servers grows between phases)")
 	f.StringVar(&o.workerURL, "worker-metrics", "", "worker /metrics URL whose RSS to report as well, e.g. http://127.0.0.1:8081/metrics")
 	return cmd
 }
@@ -135,28 +135,51 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 		if o.rounds > 1 {
 			suffix = fmt.Sprintf(" (round %d)", round)
 		}
-		var base Report
-		if o.baseline != "" {
-			if base, err = runBaseline(ctx, cfg, o, m, tokens, api.targets, "baseline "+o.baseline+suffix, showProgress, progressOut); err != nil {
+		runAPI := func() (Report, error) {
+			api.newPhase(fmt.Sprintf("w%d", round))
+			if err := warmUp(ctx, o.plan, o.warmup, api.do); err != nil {
+				return Report{}, err
+			}
+			api.newPhase(fmt.Sprintf("r%d", round))
+			stopWatch := rss.watch(ctx)
+			defer stopWatch()
+			return runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
+		}
+		if o.baseline == "" {
+			rep, err := runAPI()
+			if err != nil {
 				return err
 			}
-			result.Runs = append(result.Runs, base)
+			result.Runs = append(result.Runs, rep)
+			continue
 		}
-		api.newPhase(fmt.Sprintf("w%d", round))
-		if err := warmUp(ctx, o.plan, o.warmup, api.do); err != nil {
+		// Odd rounds run the baseline first, even rounds the API, so that
+		// neither always meets the state the other left behind.
+		var base, rep Report
+		first, second := func() error {
+			var err error
+			base, err = runBaseline(ctx, cfg, o, m, tokens, api.targets, "baseline "+o.baseline+suffix, showProgress, progressOut)
+			return err
+		}, func() error {
+			var err error
+			rep, err = runAPI()
 			return err
 		}
-		api.newPhase(fmt.Sprintf("r%d", round))
-		stopWatch := rss.watch(ctx)
-		rep, err := runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
-		stopWatch()
-		if err != nil {
+		if round%2 == 0 {
+			first, second = second, first
+		}
+		if err := first(); err != nil {
 			return err
 		}
-		result.Runs = append(result.Runs, rep)
-		if o.baseline != "" {
-			result.Rounds = append(result.Rounds, ratios(o.baseline, base, rep))
+		if err := second(); err != nil {
+			return err
 		}
+		if round%2 == 0 {
+			result.Runs = append(result.Runs, rep, base)
+		} else {
+			result.Runs = append(result.Runs, base, rep)
+		}
+		result.Rounds = append(result.Rounds, ratios(o.baseline, base, rep))
 	}
 	result.RSS = rss.peaks()
 	result.Ratios = medians(result.Rounds)
