@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,14 +23,7 @@ import (
 	"github.com/bank/caseservice/workflows"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "caseapi:", err)
-		os.Exit(1)
-	}
-}
+func main() { startup.Main("caseapi", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := config.Load(os.Getenv)

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/worker"
@@ -24,14 +22,7 @@ import (
 	caseworker "github.com/bank/caseservice/worker"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "caseworker:", err)
-		os.Exit(1)
-	}
-}
+func main() { startup.Main("caseworker", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := config.Load(os.Getenv)

@@ -4,7 +4,10 @@ package startup
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,5 +79,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (_ *Process, err
 func (p *Process) Close() {
 	for i := len(p.closers) - 1; i >= 0; i-- {
 		p.closers[i]()
+	}
+}
+
+// Main runs run until SIGINT or SIGTERM cancels its context, and exits 1 with
+// run's error, prefixed by the command's name.
+func Main(name string, run func(context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
 	}
 }
