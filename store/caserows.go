@@ -22,21 +22,22 @@ const caseColumns = 29
 func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 	defer rows.Close()
 	var total, position int64
+	var i queries.Case
+	// Every row has the same columns; Scan overwrites each destination.
+	dest := []any{&i.CaseID, &i.CaseClass, &i.CaseType, &i.RegisteredByID, &i.RegisteredByName,
+		&i.UpdatedByID, &i.UpdatedByName, &i.CustomerID, &i.CustomerName, &i.CustomerIdentNum,
+		&i.RegistrationDate, &i.State, &i.Resolution, &i.Importance, &i.Details, &i.ArrangementNum,
+		&i.CommReason, &i.CommReplyAddress, &i.CommReplyAddressCode, &i.CommType, &i.RelCaseID,
+		&i.CallbackRequestTime, &i.Categorry, &i.Attachments, &i.Version, &i.UpdatedAt,
+		&i.CallbackStatus, &i.Escalated, &i.ResolveBy}
+	switch len(rows.FieldDescriptions()) - caseColumns {
+	case 1:
+		dest = append(dest, &total)
+	case 2:
+		dest = append(dest, &total, &position)
+	}
 	cases := make([]casefile.Case, 0, capacity)
 	for rows.Next() {
-		var i queries.Case
-		dest := []any{&i.CaseID, &i.CaseClass, &i.CaseType, &i.RegisteredByID, &i.RegisteredByName,
-			&i.UpdatedByID, &i.UpdatedByName, &i.CustomerID, &i.CustomerName, &i.CustomerIdentNum,
-			&i.RegistrationDate, &i.State, &i.Resolution, &i.Importance, &i.Details, &i.ArrangementNum,
-			&i.CommReason, &i.CommReplyAddress, &i.CommReplyAddressCode, &i.CommType, &i.RelCaseID,
-			&i.CallbackRequestTime, &i.Categorry, &i.Attachments, &i.Version, &i.UpdatedAt,
-			&i.CallbackStatus, &i.Escalated, &i.ResolveBy}
-		switch len(rows.FieldDescriptions()) - caseColumns {
-		case 1:
-			dest = append(dest, &total)
-		case 2:
-			dest = append(dest, &total, &position)
-		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, 0, err
 		}
