@@ -33,6 +33,9 @@ type Config struct {
 	// WorkerCacheSize bounds the case workflows a worker keeps in memory
 	// between tasks; the rest replay their history when they next run.
 	WorkerCacheSize int
+	// WorkerPollers fixes the worker's pollers per kind of task; 0 lets
+	// their number follow the server's backlog.
+	WorkerPollers int
 	// RequestTimeout bounds every API request, Temporal round trips included.
 	RequestTimeout time.Duration
 	// RateLimit requests per RateWindow per token subject and API process.
@@ -192,6 +195,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PprofAddr:      getenv("PPROF_ADDR"),
 		// About 100 KB per cached case (measured, docs/BENCHMARKS.md).
 		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000", 1),
+		WorkerPollers:   integer("WORKER_POLLERS", "0", 0),
 		RequestTimeout:  duration("REQUEST_TIMEOUT", "30s"),
 		RateLimit:       integer("RATE_LIMIT", "600", 1),
 		RateWindow:      duration("RATE_WINDOW", "1m"),

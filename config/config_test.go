@@ -78,7 +78,8 @@ func TestCountsAndSizesHaveTheirFloor(t *testing.T) {
 	cfg, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "AUTH_CACHE_SIZE": "0"}))
 	require.NoError(t, err)
 	require.Zero(t, cfg.Auth.CacheSize, "0 turns the token cache off")
-	_, err = config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "AUTH_CACHE_SIZE": "-1", "WORKER_CACHE_SIZE": "0"}))
+	_, err = config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "AUTH_CACHE_SIZE": "-1", "WORKER_CACHE_SIZE": "0", "WORKER_POLLERS": "-2"}))
 	require.ErrorContains(t, err, "AUTH_CACHE_SIZE: want 0 or a positive integer")
+	require.ErrorContains(t, err, "WORKER_POLLERS: want 0 or a positive integer")
 	require.ErrorContains(t, err, "WORKER_CACHE_SIZE: want a positive integer")
 }

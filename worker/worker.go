@@ -9,11 +9,27 @@ import (
 	"github.com/bank/caseservice/workflows"
 )
 
-// New returns a worker for the case task queue with everything registered.
+// New returns a worker for the case task queue with everything registered,
+// polling as ScaledPolling does unless opts set how.
 func New(c client.Client, acts *activities.Activities, opts worker.Options) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, opts)
+	w := worker.New(c, workflows.TaskQueue, ScaledPolling(opts))
 	Register(w, acts)
 	return w
+}
+
+// ScaledPolling lets the number of task pollers follow the backlog the
+// server reports, unless opts fix them. Two fixed workflow task pollers (the
+// SDK's default) take tasks one round trip at a time each: under a burst of
+// new cases, tasks then wait seconds in the queue while the worker idles
+// (docs/BENCHMARKS.md, the create breakdown).
+func ScaledPolling(opts worker.Options) worker.Options {
+	if opts.WorkflowTaskPollerBehavior == nil && opts.MaxConcurrentWorkflowTaskPollers == 0 {
+		opts.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	if opts.ActivityTaskPollerBehavior == nil && opts.MaxConcurrentActivityTaskPollers == 0 {
+		opts.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	return opts
 }
 
 // Register puts the case workflow and activities on a registry; tests use it

@@ -42,7 +42,11 @@ func run(ctx context.Context) error {
 	acts.Observe = observed
 	// The SDK's cache is per process and must be sized before a worker exists.
 	worker.SetStickyWorkflowCacheSize(cfg.WorkerCacheSize)
-	w := caseworker.New(tc, acts, worker.Options{})
+	opts := worker.Options{}
+	if n := cfg.WorkerPollers; n > 0 {
+		opts.MaxConcurrentWorkflowTaskPollers, opts.MaxConcurrentActivityTaskPollers = n, n
+	}
+	w := caseworker.New(tc, acts, opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -20,6 +21,7 @@ import (
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/internal/platform/temporalclient"
 	"github.com/bank/caseservice/store"
+	caseworker "github.com/bank/caseservice/worker"
 )
 
 // The Temporal baseline is the floor of the API's create path: a workflow
@@ -52,7 +54,7 @@ func (b baselineInserter) insert(ctx context.Context, id string) error {
 	return err
 }
 
-func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *Recorder) (Do, func(), error) {
+func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *Recorder, registry *prometheus.Registry) (Do, func(), error) {
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, nil)
 	if err != nil {
 		return nil, nil, err
@@ -61,12 +63,14 @@ func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *Recorder
 		pool.Close()
 		return nil, nil, fmt.Errorf("create load_baseline: %w", err)
 	}
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: zap.NewNop()})
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: zap.NewNop(), Metrics: registry})
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	w := worker.New(tc, baselineTaskQueue, worker.Options{})
+	// Polled as the case worker is polled, so that the two differ only in
+	// what their workflows do.
+	w := worker.New(tc, baselineTaskQueue, caseworker.ScaledPolling(worker.Options{}))
 	w.RegisterWorkflowWithOptions(loadBaselineWorkflow, workflow.RegisterOptions{Name: baselineWorkflow})
 	w.RegisterActivityWithOptions(baselineInserter{pool}.insert, activity.RegisterOptions{Name: baselineActivity})
 	if err := w.Start(); err != nil {

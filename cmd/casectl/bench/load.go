@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -130,6 +132,7 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 
 	var result loadResult
 	rss := newRSSWatch(map[string]string{"api": metricsURL(o.apiURL), "worker": o.workerURL})
+	stages := apiStages(o, m)
 	for round := 1; round <= o.rounds; round++ {
 		suffix := ""
 		if o.rounds > 1 {
@@ -143,7 +146,10 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 			api.newPhase(fmt.Sprintf("r%d", round))
 			stopWatch := rss.watch(ctx)
 			defer stopWatch()
-			return runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
+			stages.start()
+			rep, err := runPhase(ctx, "api"+suffix, o.plan, api.rec, api.do, showProgress, progressOut)
+			rep.Stages = stages.report()
+			return rep, err
 		}
 		if o.baseline == "" {
 			rep, err := runAPI()
@@ -222,15 +228,32 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 	return nil
 }
 
+// apiStages watches the stages of the API's creates, when the mix has them,
+// on the API's /metrics and the worker's, if given.
+func apiStages(o loadOptions, m mix) *stageWatch {
+	sources := map[string]prometheus.Gatherer{}
+	if m.has("create") {
+		client := &http.Client{Timeout: 5 * time.Second}
+		sources["api"] = remoteMetrics{url: metricsURL(o.apiURL), client: client}
+		if o.workerURL != "" {
+			sources["worker"] = remoteMetrics{url: o.workerURL, client: client}
+		}
+	}
+	return newStageWatch(createStages, sources)
+}
+
 // runBaseline runs the plan once without the API.
 func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, tokens []string, targets *readTargets, name string, showProgress bool, progressOut io.Writer) (Report, error) {
 	rec := NewRecorder()
 	var do Do
 	var cleanup func()
 	var err error
+	stages := newStageWatch(nil, nil)
 	switch o.baseline {
 	case "temporal":
-		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec)
+		registry := prometheus.NewRegistry()
+		stages = newStageWatch(baselineStages, map[string]prometheus.Gatherer{"baseline": registry})
+		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec, registry)
 	case "sql":
 		do, cleanup, err = startSQLBaseline(ctx, cfg, m, targets, rec)
 	case "http":
@@ -244,7 +267,10 @@ func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, t
 		return Report{}, err
 	}
 	rec.Reset()
-	return runPhase(ctx, name, o.plan, rec, do, showProgress, progressOut)
+	stages.start()
+	rep, err := runPhase(ctx, name, o.plan, rec, do, showProgress, progressOut)
+	rep.Stages = stages.report()
+	return rep, err
 }
 
 // warmUp runs the plan's arrivals for d before a measured run: the first

@@ -103,6 +103,9 @@ type Report struct {
 	Ops         []OpReport `json:"operations"`
 	// StartedLate is how late operations started, when that was noted.
 	StartedLate *Lateness `json:"started-late,omitempty"`
+	// Stages are the latencies, from the processes' own metrics, of the steps
+	// a create takes, when they could be read.
+	Stages []StageReport `json:"stages,omitempty"`
 }
 
 // Lateness summarises how late operations started.
@@ -202,6 +205,9 @@ func (rep Report) WriteText(w io.Writer) error {
 			op.Throughput, op.P50, op.P95, op.P99, op.Max, counts(op.Statuses))
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writeStages(w, rep.Stages); err != nil {
 		return err
 	}
 	if l := rep.StartedLate; l != nil && rep.Rate > 0 {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/internal/platform/logging"
+	"github.com/bank/caseservice/internal/platform/metrics"
 	"github.com/bank/caseservice/internal/platform/requestid"
 )
 
@@ -63,7 +64,13 @@ func Dial(ctx context.Context, cfg config.Temporal, o Options) (client.Client, e
 	}
 	if registry := o.Metrics; registry != nil {
 		scope, _ := tally.NewRootScope(tally.ScopeOptions{
-			CachedReporter:  tallyprom.NewReporter(tallyprom.Options{Registerer: registry}),
+			// Histograms rather than the default summaries: they add up across
+			// processes and give the quantiles of any interval.
+			CachedReporter: tallyprom.NewReporter(tallyprom.Options{
+				Registerer:              registry,
+				DefaultTimerType:        tallyprom.HistogramTimerType,
+				DefaultHistogramBuckets: metrics.LatencyBuckets,
+			}),
 			Separator:       tallyprom.DefaultSeparator,
 			SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
 		}, time.Second)
