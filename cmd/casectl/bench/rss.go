@@ -1,13 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -15,17 +12,17 @@ import (
 // rssWatch samples the resident set size that processes publish on their
 // Prometheus /metrics and keeps the highest seen.
 type rssWatch struct {
-	urls   map[string]string
-	client *http.Client
-	mu     sync.Mutex
-	peak   map[string]float64
+	processes map[string]remoteMetrics
+	mu        sync.Mutex
+	peak      map[string]float64
 }
 
 func newRSSWatch(urls map[string]string) *rssWatch {
-	w := &rssWatch{urls: map[string]string{}, client: &http.Client{Timeout: 5 * time.Second}, peak: map[string]float64{}}
+	w := &rssWatch{processes: map[string]remoteMetrics{}, peak: map[string]float64{}}
+	client := &http.Client{Timeout: 5 * time.Second}
 	for name, u := range urls {
 		if u != "" {
-			w.urls[name] = u
+			w.processes[name] = remoteMetrics{url: u, client: client}
 		}
 	}
 	return w
@@ -69,8 +66,8 @@ func (w *rssWatch) watch(ctx context.Context) func() {
 }
 
 func (w *rssWatch) sample(ctx context.Context) {
-	for name, u := range w.urls {
-		bytes, ok := w.rss(ctx, u)
+	for name, process := range w.processes {
+		bytes, ok := rss(ctx, process)
 		if !ok {
 			continue
 		}
@@ -80,21 +77,15 @@ func (w *rssWatch) sample(ctx context.Context) {
 	}
 }
 
-func (w *rssWatch) rss(ctx context.Context, u string) (float64, bool) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// rss is the resident set size a process publishes, in bytes.
+func rss(ctx context.Context, process remoteMetrics) (float64, bool) {
+	families, err := process.gatherContext(ctx)
 	if err != nil {
 		return 0, false
 	}
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	lines := bufio.NewScanner(resp.Body)
-	for lines.Scan() {
-		if value, ok := strings.CutPrefix(lines.Text(), "process_resident_memory_bytes "); ok {
-			f, err := strconv.ParseFloat(value, 64)
-			return f, err == nil
+	for _, f := range families {
+		if f.GetName() == "process_resident_memory_bytes" && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue(), true
 		}
 	}
 	return 0, false

@@ -167,7 +167,12 @@ func (s stage) matches(labels []*dto.LabelPair) bool {
 }
 
 func (h *histogram) add(p *dto.Histogram) {
+	// The text format lists the +Inf bucket and a Gatherer leaves it out;
+	// the sample count stands for it either way, so bounds end in one +Inf.
 	buckets := p.GetBucket()
+	if n := len(buckets); n > 0 && math.IsInf(buckets[n-1].GetUpperBound(), 1) {
+		buckets = buckets[:n-1]
+	}
 	if h.bounds == nil {
 		for _, b := range buckets {
 			h.bounds = append(h.bounds, b.GetUpperBound())
@@ -226,6 +231,10 @@ type remoteMetrics struct {
 func (r remoteMetrics) Gather() ([]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	return r.gatherContext(ctx)
+}
+
+func (r remoteMetrics) gatherContext(ctx context.Context) ([]*dto.MetricFamily, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, err

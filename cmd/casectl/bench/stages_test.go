@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,7 @@ func TestStagesMeasureTheRunOnly(t *testing.T) {
 		return stage{name: "wait", source: "worker", metric: "temporal_workflow_task_schedule_to_start_latency",
 			labels: map[string]string{"workflow_type": workflowType}}
 	}
+	reports := map[string][]StageReport{}
 	for name, source := range map[string]prometheus.Gatherer{
 		"in process": registry,
 		"over HTTP":  remoteMetrics{url: server.URL, client: http.DefaultClient},
@@ -47,6 +50,7 @@ func TestStagesMeasureTheRunOnly(t *testing.T) {
 			latency.WithLabelValues("Unwatched", "a").Observe(3)
 
 			got := w.report()
+			reports[name] = got
 			if len(got) != 1 {
 				t.Fatalf("got %d stages, want only the one that saw tasks: %+v", len(got), got)
 			}
@@ -61,6 +65,28 @@ func TestStagesMeasureTheRunOnly(t *testing.T) {
 				t.Errorf("p95 %.1f ms, want inside the 1-2 s bucket", s.P95)
 			}
 		})
+	}
+	// Read in process or parsed from the text format, the figures agree.
+	if !reflect.DeepEqual(reports["in process"], reports["over HTTP"]) {
+		t.Errorf("in process %+v, over HTTP %+v", reports["in process"], reports["over HTTP"])
+	}
+}
+
+// The RSS watch keeps the highest resident set size a process published.
+func TestRSSWatchKeepsThePeak(t *testing.T) {
+	registry := prometheus.NewRegistry()
+	resident := prometheus.NewGauge(prometheus.GaugeOpts{Name: "process_resident_memory_bytes"})
+	registry.MustRegister(resident)
+	server := httptest.NewServer(promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	defer server.Close()
+
+	w := newRSSWatch(map[string]string{"api": server.URL, "worker": ""})
+	for _, mib := range []float64{30, 48, 41} {
+		resident.Set(mib * (1 << 20))
+		w.sample(context.Background())
+	}
+	if got := w.peaks(); !reflect.DeepEqual(got, map[string]float64{"api": 48}) {
+		t.Errorf("peaks %v, want api 48 MiB and no worker", got)
 	}
 }
 

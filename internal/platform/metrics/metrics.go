@@ -11,11 +11,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// LatencyBuckets are the bucket bounds, in seconds, of every latency
+// LatencyBuckets returns the bucket bounds, in seconds, of every latency
 // histogram of the service, the Temporal SDK's timers included: fine enough
 // between 1 and 5 s to tell a queueing tail from a slow commit, and the same
 // everywhere so that stages of one request can be set side by side.
-var LatencyBuckets = []float64{.001, .002, .005, .01, .02, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60}
+func LatencyBuckets() []float64 {
+	return []float64{.001, .002, .005, .01, .02, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60}
+}
 
 func newRegistry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
@@ -37,7 +39,7 @@ func NewAPI() *API {
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "case_api_request_duration_seconds",
 			Help:    "Case API requests by route, method and status.",
-			Buckets: LatencyBuckets,
+			Buckets: LatencyBuckets(),
 		}, []string{"route", "method", "status"}),
 		replays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "case_api_idempotent_replays_total",

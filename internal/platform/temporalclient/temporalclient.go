@@ -69,7 +69,7 @@ func Dial(ctx context.Context, cfg config.Temporal, o Options) (client.Client, e
 			CachedReporter: tallyprom.NewReporter(tallyprom.Options{
 				Registerer:              registry,
 				DefaultTimerType:        tallyprom.HistogramTimerType,
-				DefaultHistogramBuckets: metrics.LatencyBuckets,
+				DefaultHistogramBuckets: metrics.LatencyBuckets(),
 			}),
 			Separator:       tallyprom.DefaultSeparator,
 			SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
