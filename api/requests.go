@@ -105,43 +105,8 @@ func callbackTime(v *validator, value string, now time.Time) time.Time {
 	return at.UTC()
 }
 
-// progressRequest is the body of PUT /cases/{case-id}.
-type progressRequest struct {
-	CaseType      string `json:"case-type"`
-	CaseID        string `json:"case-id"`
-	UpdatedByID   string `json:"updated-by-id"`
-	UpdatedByName string `json:"updated-by-name"`
-	Resolution    string `json:"resolution"`
-	State         string `json:"state"`
-	// CallbackRequestTime reschedules a callback request (an extension).
-	CallbackRequestTime string `json:"callback-request-time"`
-	// callbackAt is CallbackRequestTime parsed by validate.
-	callbackAt *time.Time
-}
-
-// changeBody is the body of a change to an existing case.
-type changeBody interface {
-	validate(v *validator, pathID string, now time.Time)
-}
-
-func (r *progressRequest) validate(v *validator, pathID string, now time.Time) {
-	r.validateFields(v, pathID)
-	if r.CallbackRequestTime != "" {
-		at := callbackTime(v, r.CallbackRequestTime, now)
-		r.callbackAt = &at
-	}
-}
-
-func (r *progressRequest) validateFields(v *validator, pathID string) {
-	v.sameCase("case-id", r.CaseID, pathID)
-	v.text("case-type", r.CaseType, maxIDLen)
-	v.text("updated-by-id", r.UpdatedByID, maxIDLen)
-	v.text("updated-by-name", r.UpdatedByName, maxNameLen)
-	v.text("resolution", r.Resolution, maxTextLen)
-	oneOf(v, "state", casefile.State(r.State), []casefile.State{casefile.StateAccepted, casefile.StateResolved})
-}
-
-// closeRequest is the body of DELETE /cases/{case-id}.
+// closeRequest is the body of DELETE /cases/{case-id}; a PUT body holds the
+// same fields and more.
 type closeRequest struct {
 	CaseType      string `json:"case-type"`
 	CaseID        string `json:"case-id"`
@@ -156,6 +121,30 @@ func (r *closeRequest) validate(v *validator, pathID string, _ time.Time) {
 	v.text("updated-by-id", r.UpdatedByID, maxIDLen)
 	v.text("updated-by-name", r.UpdatedByName, maxNameLen)
 	v.text("resolution", r.Resolution, maxTextLen)
+}
+
+// progressRequest is the body of PUT /cases/{case-id}.
+type progressRequest struct {
+	closeRequest
+	State string `json:"state"`
+	// CallbackRequestTime reschedules a callback request (an extension).
+	CallbackRequestTime string `json:"callback-request-time"`
+	// callbackAt is CallbackRequestTime parsed by validate.
+	callbackAt *time.Time
+}
+
+// changeBody is the body of a change to an existing case.
+type changeBody interface {
+	validate(v *validator, pathID string, now time.Time)
+}
+
+func (r *progressRequest) validate(v *validator, pathID string, now time.Time) {
+	r.closeRequest.validate(v, pathID, now)
+	oneOf(v, "state", casefile.State(r.State), []casefile.State{casefile.StateAccepted, casefile.StateResolved})
+	if r.CallbackRequestTime != "" {
+		at := callbackTime(v, r.CallbackRequestTime, now)
+		r.callbackAt = &at
+	}
 }
 
 // attachmentRequest is the body of POST /cases/{case-id}/attachments.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+
+	"github.com/bank/caseservice/config"
 )
 
 // TLS policies for SMTP.
@@ -17,12 +19,7 @@ const (
 
 // Mailer sends email through an SMTP server.
 type Mailer struct {
-	Host     string
-	Port     int
-	From     string
-	Username string
-	Password string
-	TLS      string
+	config.SMTP
 }
 
 // Mail sends one email.

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/activities"
+	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/delivery"
 	"github.com/bank/caseservice/store"
 )
@@ -198,7 +199,7 @@ func TestResolutionSendsExactlyOneEmail(t *testing.T) {
 	s := startStack(t, stackOptions{activities: func(st *store.Store) *activities.Activities {
 		outbox := &delivery.Outbox{Store: st, Logger: zap.NewNop()}
 		return &activities.Activities{Recorder: st, Callbacks: outbox, Escalations: outbox, Notices: outbox,
-			Mail: &delivery.Mailer{Host: "127.0.0.1", Port: port, From: "cases@bank.example", TLS: delivery.SMTPPlain}}
+			Mail: &delivery.Mailer{SMTP: config.SMTP{Host: "127.0.0.1", Port: port, From: "cases@bank.example", TLS: delivery.SMTPPlain}}}
 	}})
 
 	status, body := s.call(t, "POST", "/complaints", map[string]any{

@@ -80,20 +80,25 @@ func tracedStore(t *testing.T, tracer pgx.QueryTracer, n int) *store.Store {
 	return s
 }
 
-// answer is what one Case call returned.
-type answer struct {
-	c   casefile.Case
-	err error
+// answer is what one read returned.
+type answer[T any] struct {
+	value T
+	err   error
 }
 
-// lookUp calls s.Case on its own goroutine and sends back the answer.
-func lookUp(ctx context.Context, s *store.Store, id string) <-chan answer {
-	out := make(chan answer, 1)
+// inBackground runs read on its own goroutine and sends back its answer.
+func inBackground[T any](read func() (T, error)) <-chan answer[T] {
+	out := make(chan answer[T], 1)
 	go func() {
-		c, err := s.Case(ctx, id)
-		out <- answer{c, err}
+		v, err := read()
+		out <- answer[T]{v, err}
 	}()
 	return out
+}
+
+// lookUp calls s.Case in the background.
+func lookUp(ctx context.Context, s *store.Store, id string) <-chan answer[casefile.Case] {
+	return inBackground(func() (casefile.Case, error) { return s.Case(ctx, id) })
 }
 
 func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
@@ -117,7 +122,7 @@ func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 	require.Eventually(t, func() bool { return tracer.singles.Load() == 2 }, 5*time.Second, time.Millisecond)
 	// ...so these wait: a case twice, a missing one, and one that gives up.
 	ids := []string{"WI0000000003", "WI0000000004", "WI0000000003", "WI0000000009", "WI0000000005"}
-	waiting := make([]<-chan answer, len(ids))
+	waiting := make([]<-chan answer[casefile.Case], len(ids))
 	for i, id := range ids {
 		waiting[i] = lookUp(ctx, batched, id)
 	}
@@ -129,9 +134,9 @@ func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 	assert.Equal(t, len(ids), batched.LookupsWaiting(), "the lookup that gave up left the queue")
 
 	close(tracer.gate)
-	for i, a := range []answer{<-first, <-second} {
+	for i, a := range []answer[casefile.Case]{<-first, <-second} {
 		require.NoError(t, a.err)
-		assert.Equal(t, want[fmt.Sprintf("WI%010d", i+1)], a.c)
+		assert.Equal(t, want[fmt.Sprintf("WI%010d", i+1)], a.value)
 	}
 	for i, id := range ids {
 		a := <-waiting[i]
@@ -140,7 +145,7 @@ func TestBatchedReadsAnswerTheLookupsThatWaitedInOneQuery(t *testing.T) {
 			continue
 		}
 		require.NoError(t, a.err, id)
-		assert.Equal(t, want[id], a.c)
+		assert.Equal(t, want[id], a.value)
 	}
 	assert.EqualValues(t, 2, tracer.singles.Load(), "single reads")
 	assert.EqualValues(t, 1, tracer.batches.Load(), "the waiting lookups shared one query")
@@ -158,13 +163,13 @@ func TestBatchedReadsTakeOneQueryAtATimeWhileLookupsQueue(t *testing.T) {
 	openBatches := sync.OnceFunc(func() { close(tracer.batchGate) })
 	t.Cleanup(openSingles) // a failed test still lets its held queries end
 	t.Cleanup(openBatches)
-	answers := map[string]<-chan answer{}
+	answers := map[string]<-chan answer[casefile.Case]{}
 	ask := func(id string) { answers[id] = lookUp(context.Background(), batched, id) }
 	answered := func(id string) {
 		t.Helper()
 		a := <-answers[id]
 		require.NoError(t, a.err, id)
-		assert.Equal(t, id, a.c.ID)
+		assert.Equal(t, id, a.value.ID)
 	}
 	ask("WI0000000001")
 	ask("WI0000000002")

@@ -27,19 +27,9 @@ func (p pageRead) String() string {
 	return fmt.Sprintf("%s/%s page %d of %d", p.filter.CustomerID, p.filter.State, p.page.Number, p.page.Size)
 }
 
-// pageAnswer is what one Cases call returned.
-type pageAnswer struct {
-	page store.CasePage
-	err  error
-}
-
-func readPage(ctx context.Context, s *store.Store, r pageRead) <-chan pageAnswer {
-	out := make(chan pageAnswer, 1)
-	go func() {
-		p, err := s.Cases(ctx, r.filter, r.page)
-		out <- pageAnswer{p, err}
-	}()
-	return out
+// readPage calls s.Cases in the background.
+func readPage(ctx context.Context, s *store.Store, r pageRead) <-chan answer[store.CasePage] {
+	return inBackground(func() (store.CasePage, error) { return s.Cases(ctx, r.filter, r.page) })
 }
 
 // customersStore is a traced store where customer Cn has n cases (C0 none),
@@ -100,7 +90,7 @@ func TestBatchedPagesPipelineThePagesThatWaited(t *testing.T) {
 	first, second := readPage(ctx, batched, reads[0]), readPage(ctx, batched, reads[1])
 	require.Eventually(t, func() bool { return tracer.pageSingles.Load() == 2 }, 5*time.Second, time.Millisecond)
 	// ...so these wait, and one of them gives up.
-	waiting := make([]<-chan pageAnswer, len(reads))
+	waiting := make([]<-chan answer[store.CasePage], len(reads))
 	for i := 2; i < len(reads); i++ {
 		waiting[i] = readPage(ctx, batched, reads[i])
 	}
@@ -116,7 +106,7 @@ func TestBatchedPagesPipelineThePagesThatWaited(t *testing.T) {
 	for i, r := range reads {
 		a := <-waiting[i]
 		require.NoError(t, a.err, r)
-		assert.Equal(t, want[i], a.page, r)
+		assert.Equal(t, want[i], a.value, r)
 	}
 	assert.EqualValues(t, 2, tracer.pageSingles.Load(), "single page reads")
 	assert.EqualValues(t, 1, tracer.pipelines.Load(), "the waiting pages shared one round trip")

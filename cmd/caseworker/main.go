@@ -89,10 +89,7 @@ func newActivities(cfg config.Delivery, st *store.Store, logger *zap.Logger) *ac
 		Notices:     sender(cfg.Notice),
 	}
 	if cfg.SMTP.Host != "" {
-		acts.Mail = &delivery.Mailer{
-			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, From: cfg.SMTP.From,
-			Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, TLS: cfg.SMTP.TLS,
-		}
+		acts.Mail = &delivery.Mailer{SMTP: cfg.SMTP}
 	}
 	return acts
 }
