@@ -72,13 +72,6 @@ type callbackRequest struct {
 	PartyID             string `json:"party-id"`
 }
 
-// Callback times may lie this far in the past (clock skew, slow clients) or
-// this far ahead.
-const (
-	callbackPastTolerance = time.Minute
-	callbackHorizon       = 366 * 24 * time.Hour
-)
-
 func (r *callbackRequest) validate(v *validator, now time.Time) time.Time {
 	v.required("callback-request-time", r.CallbackRequestTime)
 	v.required("categorry", r.Categorry)
@@ -93,16 +86,11 @@ func (r *callbackRequest) validate(v *validator, now time.Time) time.Time {
 
 // callbackTime parses a callback time and checks it lies in the allowed span.
 func callbackTime(v *validator, value string, now time.Time) time.Time {
-	at, err := time.Parse(time.RFC3339Nano, value)
-	switch {
-	case err != nil:
-		v.add("callback-request-time", "must be an RFC 3339 time such as 2015-12-22T13:33:17.588Z")
-	case at.Before(now.Add(-callbackPastTolerance)):
-		v.add("callback-request-time", "is in the past")
-	case at.After(now.Add(callbackHorizon)):
-		v.add("callback-request-time", "is more than a year ahead")
+	at, err := casefile.ParseCallbackTime(value, now)
+	if err != nil {
+		v.add("callback-request-time", err.Error())
 	}
-	return at.UTC()
+	return at
 }
 
 // closeRequest is the body of DELETE /cases/{case-id}; a PUT body holds the

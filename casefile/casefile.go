@@ -3,6 +3,7 @@
 package casefile
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -44,6 +45,29 @@ var Categories = []string{"Cards", "Accounts", "Loans", "Deposits", "Payments", 
 // MaxAttachments bounds the files of one case; every recorded version
 // carries the whole list.
 const MaxAttachments = 100
+
+// Callback times may lie this far in the past (clock skew, slow clients) or
+// this far ahead.
+const (
+	CallbackPastTolerance = time.Minute
+	CallbackHorizon       = 366 * 24 * time.Hour
+)
+
+// ParseCallbackTime reads an RFC 3339 callback time and checks that it lies
+// in the span allowed at now; the error says what is wrong in words for the
+// caller.
+func ParseCallbackTime(value string, now time.Time) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339Nano, value)
+	switch {
+	case err != nil:
+		return time.Time{}, errors.New("must be an RFC 3339 time such as 2015-12-22T13:33:17.588Z")
+	case at.Before(now.Add(-CallbackPastTolerance)):
+		return at, errors.New("is in the past")
+	case at.After(now.Add(CallbackHorizon)):
+		return at, errors.New("is more than a year ahead")
+	}
+	return at.UTC(), nil
+}
 
 // Attachment is file metadata attached to a case; the file itself lives elsewhere.
 type Attachment struct {

@@ -69,7 +69,24 @@ type Temporal struct {
 	// ours is off: requests are a few KB, and each concurrent call held a
 	// deflate writer of several hundred KB (docs/BENCHMARKS.md, P4).
 	GzipRequests bool
+	// Codec encrypts every payload sent to Temporal.
+	Codec Codec
 }
+
+// Codec holds the key ring that encrypts what the service sends to Temporal.
+type Codec struct {
+	// Keys is the ring inline (id:base64-secret, comma-separated, newest
+	// first); KeysFile names a file holding it, one key per line. One of them.
+	Keys     string
+	KeysFile string
+	// DevRing is set when KeysFile is the dev ring, made on first use.
+	DevRing bool
+	// Compress deflates payloads before they are encrypted.
+	Compress bool
+}
+
+// DevCodecKeysFile holds the dev key ring, as the dev signing key sits beside it.
+const DevCodecKeysFile = ".data/dev-codec-keys"
 
 // TLS reports whether the connection to Temporal uses TLS.
 func (t Temporal) TLS() bool { return t.TLSCertFile != "" || t.TLSCAFile != "" || t.APIKey != "" }
@@ -189,6 +206,11 @@ func Load(getenv func(string) string) (Config, error) {
 			TLSCAFile:     getenv("TEMPORAL_TLS_CA"),
 			TLSServerName: getenv("TEMPORAL_TLS_SERVER_NAME"),
 			APIKey:        getenv("TEMPORAL_API_KEY"),
+			Codec: Codec{
+				Keys:     getenv("CASE_CODEC_KEYS"),
+				KeysFile: getenv("CASE_CODEC_KEYS_FILE"),
+				Compress: boolean("CASE_CODEC_COMPRESS", "false"),
+			},
 		},
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
 		WorkerHTTPAddr: env("WORKER_HTTP_ADDR", "127.0.0.1:8081"),
@@ -245,6 +267,14 @@ func Load(getenv func(string) string) (Config, error) {
 		c.Auth.Issuer = DevIssuer
 	case !c.Auth.DevIssuer && c.Auth.Issuer == "":
 		errs = append(errs, errors.New("AUTH_ISSUER: required (the identity provider), unless AUTH_DEV_ISSUER=true for local development"))
+	}
+	switch codec := &c.Temporal.Codec; {
+	case codec.Keys != "" && codec.KeysFile != "":
+		errs = append(errs, errors.New("CASE_CODEC_KEYS and CASE_CODEC_KEYS_FILE: one of them, not both"))
+	case codec.Keys == "" && codec.KeysFile == "" && c.Auth.DevIssuer:
+		codec.KeysFile, codec.DevRing = DevCodecKeysFile, true
+	case codec.Keys == "" && codec.KeysFile == "":
+		errs = append(errs, errors.New("CASE_CODEC_KEYS or CASE_CODEC_KEYS_FILE: required (the key ring that encrypts case data in Temporal; casectl codec-key makes a key), unless AUTH_DEV_ISSUER=true for local development"))
 	}
 	for _, alg := range c.Auth.Algorithms {
 		if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "ES") && !strings.HasPrefix(alg, "PS") && alg != "EdDSA" {

@@ -14,7 +14,7 @@ func envOf(vars map[string]string) func(string) string {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://login.bank.example/"}))
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://login.bank.example/", "CASE_CODEC_KEYS_FILE": "/keys"}))
 	require.NoError(t, err)
 	require.Equal(t, "postgres://postgres@127.0.0.1:5432/cases", cfg.DatabaseURL)
 	require.Equal(t, "127.0.0.1:7233", cfg.Temporal.Address)
@@ -35,6 +35,20 @@ func TestAnIssuerIsRequiredOutsideDevelopment(t *testing.T) {
 	cfg, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true"}))
 	require.NoError(t, err)
 	require.Equal(t, config.DevIssuer, cfg.Auth.Issuer)
+}
+
+func TestAKeyRingIsRequiredOutsideDevelopment(t *testing.T) {
+	_, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://i/"}))
+	require.ErrorContains(t, err, "CASE_CODEC_KEYS or CASE_CODEC_KEYS_FILE: required")
+	_, err = config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://i/", "CASE_CODEC_KEYS": "k:x", "CASE_CODEC_KEYS_FILE": "/keys"}))
+	require.ErrorContains(t, err, "not both")
+
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://i/", "CASE_CODEC_KEYS_FILE": "/run/secrets/codec-keys"}))
+	require.NoError(t, err)
+	require.Equal(t, config.Codec{KeysFile: "/run/secrets/codec-keys"}, cfg.Temporal.Codec)
+	cfg, err = config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "CASE_CODEC_COMPRESS": "true"}))
+	require.NoError(t, err)
+	require.Equal(t, config.Codec{KeysFile: config.DevCodecKeysFile, DevRing: true, Compress: true}, cfg.Temporal.Codec)
 }
 
 func TestSymmetricAlgorithmsAreRefused(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/bank/caseservice/casefile"
 	caseworker "github.com/bank/caseservice/worker"
@@ -62,7 +61,7 @@ func TestCaseHistoriesReplay(t *testing.T) {
 		progress(id, map[string]any{"callback-request-time": at.Format(time.RFC3339Nano)})
 	}
 	closeCase := func(id string) {
-		status, answer := s.call(t, "DELETE", "/cases/"+id, map[string]any{"resolution": "done"})
+		status, answer := s.call(t, "DELETE", "/cases/"+id, map[string]any{"resolution": "closed after the customer confirmed"})
 		require.Equal(t, http.StatusOK, status, answer)
 	}
 	awaitChange := func(id string, change casefile.Change) {
@@ -71,8 +70,17 @@ func TestCaseHistoriesReplay(t *testing.T) {
 			assert.Contains(c, changesOf(history), string(change))
 		}, 30*time.Second, 50*time.Millisecond, "%s: %s", id, change)
 	}
-	signal := func(id, name string, arg any) {
-		require.NoError(t, s.temporal.SignalWorkflow(ctx, workflows.CaseWorkflowID(id), "", name, arg))
+	// operate sends an operator's update as the Temporal UI and CLI do.
+	operate := func(id, name string, arg any) error {
+		handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: workflows.CaseWorkflowID(id), UpdateName: name, Args: []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			return err
+		}
+		var result workflows.Result
+		return handle.Get(ctx, &result)
 	}
 
 	lifecycle := complaint("High")
@@ -105,11 +113,12 @@ func TestCaseHistoriesReplay(t *testing.T) {
 	closeCase(overdue)
 
 	operated := callbackRequest(soon(time.Hour))
-	signal(operated, workflows.SignalAddNote, workflows.OperatorAction{Operator: "jane.doe", Note: "customer called twice"})
-	awaitChange(operated, casefile.ChangeNoteAdded)
-	signal(operated, workflows.SignalEscalate, workflows.OperatorAction{Operator: "jane.doe", Note: "VIP customer"})
-	awaitChange(operated, casefile.ChangeEscalated)
-	signal(operated, workflows.SignalRescheduleCallback, soon(time.Second).Format(time.RFC3339Nano))
+	require.NoError(t, operate(operated, workflows.UpdateAddNote, workflows.OperatorAction{Operator: "jane.doe", Note: "customer called twice"}))
+	require.NoError(t, operate(operated, workflows.UpdateEscalate, workflows.OperatorAction{Operator: "jane.doe", Note: "VIP customer"}))
+	require.ErrorContains(t, operate(operated, workflows.UpdateEscalate, workflows.OperatorAction{Operator: "jane.doe"}), "escalated already")
+	require.ErrorContains(t, operate(operated, workflows.UpdateAddNote, workflows.OperatorAction{Note: "who?"}), "name the operator")
+	require.NoError(t, operate(operated, workflows.UpdateRescheduleCallback,
+		workflows.OperatorReschedule{Operator: "jane.doe", CallbackRequestTime: soon(time.Second).Format(time.RFC3339Nano)}))
 	awaitChange(operated, casefile.ChangeCallbackDelivered)
 	closeCase(operated)
 
@@ -142,8 +151,13 @@ func TestCaseHistoriesReplay(t *testing.T) {
 				file += []string{"-first-run", "-continued-run"}[i]
 			}
 			history := awaitClosedHistory(t, s.temporal, id, runID)
-			replayer := worker.NewWorkflowReplayer()
-			caseworker.RegisterWorkflows(replayer)
+			raw, err := temporalproto.CustomJSONMarshalOptions{}.Marshal(history)
+			require.NoError(t, err)
+			for _, secret := range customerData {
+				require.NotContains(t, string(raw), secret, "%s: Temporal holds customer data in plain text", file)
+			}
+			replayer, err := caseworker.NewReplayer(s.opts.codec)
+			require.NoError(t, err)
 			require.NoError(t, replayer.ReplayWorkflowHistory(nil, history), file)
 			if *recordHistories {
 				out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(history)
@@ -153,6 +167,12 @@ func TestCaseHistoriesReplay(t *testing.T) {
 		}
 	}
 }
+
+// customerData is what the cases of TestCaseHistoriesReplay carry that
+// Temporal must only ever hold encrypted: names, details, addresses,
+// resolutions and notes.
+var customerData = []string{"Ime237069", "Prezime23706", "card blocked", "ime@example.com", "card unblocked",
+	"customer called twice", "VIP customer", "closed after the customer confirmed"}
 
 // runsOf lists the run ids of a case's workflow, oldest first.
 func runsOf(t *testing.T, s *stack, caseID string) []string {

@@ -79,7 +79,12 @@ type stackOptions struct {
 	tracer trace.TracerProvider
 	// gzipTemporal compresses what the service sends to Temporal.
 	gzipTemporal bool
+	// codec is the key ring the service encrypts with; zero: testCodec.
+	codec config.Codec
 }
+
+// testCodec is the public ring of the recorded histories; it protects nothing.
+var testCodec = config.Codec{KeysFile: "../workflows/testdata/codec-keys"}
 
 // testPolicy is a policy with no clocks that would fire during a test.
 var testPolicy = workflows.Policy{CallbackMaxRetry: time.Minute, NoticeMaxRetry: time.Minute, MaxHistoryEvents: 10000}
@@ -157,12 +162,15 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	if opts.policy == nil {
 		opts.policy = &testPolicy
 	}
+	if opts.codec == (config.Codec{}) {
+		opts.codec = testCodec
+	}
 	observed, logs := observer.New(zap.InfoLevel)
 	logger := zap.New(zapcore.NewTee(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Core(), observed))
 	server := startTemporal(t, logger, opts.temporalDB, "")
 	t.Cleanup(func() { _ = server.server.Stop() })
 	// The service's own client, with its context propagators, not the dev server's.
-	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default", GzipRequests: opts.gzipTemporal}, temporalclient.Options{Logger: logger, Tracer: opts.tracer})
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default", GzipRequests: opts.gzipTemporal, Codec: opts.codec}, temporalclient.Options{Logger: logger, Tracer: opts.tracer})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 	pool, databaseURL := pgtest.New(t)

@@ -337,7 +337,7 @@ func caseIDs(list map[string]any) []string {
 func TestTemporalSDKMetricsReachTheRegistry(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	registry := prometheus.NewRegistry()
-	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: s.temporalAddress, Namespace: "default"}, temporalclient.Options{Logger: s.logger, Metrics: registry})
+	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: s.temporalAddress, Namespace: "default", Codec: s.opts.codec}, temporalclient.Options{Logger: s.logger, Metrics: registry})
 	require.NoError(t, err)
 	defer tc.Close()
 	_, err = caseops.New(tc, s.store, testPolicy).Register(context.Background(),

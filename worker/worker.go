@@ -6,6 +6,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/bank/caseservice/activities"
+	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/platform/encryption"
 	"github.com/bank/caseservice/workflows"
 )
 
@@ -37,6 +39,22 @@ func ScaledPolling(opts worker.Options) worker.Options {
 func Register(r worker.Registry, acts *activities.Activities) {
 	RegisterWorkflows(r)
 	r.RegisterActivity(acts)
+}
+
+// NewReplayer returns a replayer of the case workflow that reads histories
+// written with the codec of ring.
+func NewReplayer(ring config.Codec) (worker.WorkflowReplayer, error) {
+	codec, _, err := encryption.FromConfig(ring, encryption.Options{})
+	if err != nil {
+		return nil, err
+	}
+	data, failures := encryption.Converters(codec)
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: data, FailureConverter: failures})
+	if err != nil {
+		return nil, err
+	}
+	RegisterWorkflows(r)
+	return r, nil
 }
 
 // RegisterWorkflows puts the workflows alone on a registry, as the replayer needs.

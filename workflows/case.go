@@ -13,11 +13,8 @@ import (
 	"github.com/bank/caseservice/casefile"
 )
 
-// Editors recorded for changes nobody asked for through the API.
-var (
-	systemEditor   = Editor{ID: "system", Name: "system"}
-	operatorEditor = Editor{ID: "temporal-operator", Name: "Temporal operator"}
-)
+// systemEditor is recorded for the changes the case's clocks make.
+var systemEditor = Editor{ID: "system", Name: "system"}
 
 // CaseWorkflow runs one case from registration to close. A first run
 // registers the case; a continued run (its case has a version) goes on from
@@ -63,7 +60,6 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	r.registered = true
 	r.showDetails(ctx)
 
-	operators := r.listenToOperators(ctx)
 	if r.c.CallbackStatus == casefile.CallbackScheduled {
 		workflow.Go(ctx, r.runCallback)
 	}
@@ -78,16 +74,14 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 	if r.c.State == casefile.StateClosed {
 		return r.c, nil
 	}
-	return r.c, r.continueAsNew(ctx, operators)
+	return r.c, r.continueAsNew(ctx)
 }
 
 // continueAsNew hands the case, its policy and its pending clocks to a new
 // run. From here on updates are turned away (callers retry them on the next
 // run), so that the ones in flight can finish.
-func (r *caseRun) continueAsNew(ctx workflow.Context, operators operatorSignals) error {
+func (r *caseRun) continueAsNew(ctx workflow.Context) error {
 	r.draining = true
-	// Signals that came in with the last task would be lost with this run.
-	r.drainSignals(ctx, operators)
 	if err := r.awaitQuietTask(ctx); err != nil {
 		return err
 	}
@@ -173,6 +167,12 @@ func (r *caseRun) registerHandlers(ctx workflow.Context) error {
 			counted(r, r.addAttachment), r.validateAddAttachment},
 		{UpdateRemoveAttachment, "Detaches a file.",
 			counted(r, r.removeAttachment), r.validateRemoveAttachment},
+		{UpdateEscalate, `Operators: escalates the case, once. {"operator": "jane.doe", "note": "why"}`,
+			counted(r, r.escalateByOperator), r.validateEscalate},
+		{UpdateAddNote, `Operators: adds a note to the case's history. {"operator": "jane.doe", "note": "..."}`,
+			counted(r, r.addNote), r.validateAddNote},
+		{UpdateRescheduleCallback, `Operators: moves a callback request's callback. {"operator": "jane.doe", "callback-request-time": "2026-12-24T10:00:00Z"}`,
+			counted(r, r.rescheduleByOperator), r.validateRescheduleByOperator},
 	}
 	for _, h := range handlers {
 		opts := workflow.UpdateHandlerOptions{Description: h.description, Validator: h.validator}

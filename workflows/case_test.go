@@ -295,11 +295,13 @@ func (s *caseWorkflowSuite) TestClosedCaseRefusesChanges() {
 	// Sent in the same instant as the close, after it: the validator sees Closed.
 	again := s.update(time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 	attach := s.update(time.Minute, workflows.UpdateAddAttachment, workflows.AddAttachmentRequest{Editor: agent, FileID: "f", FileName: "f.pdf"})
+	escalate := s.update(time.Minute, workflows.UpdateEscalate, workflows.OperatorAction{Operator: "jane.doe"})
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
 	s.Equal(workflows.RejectConflict, rejectionType(again.err))
 	s.Equal(workflows.RejectConflict, rejectionType(attach.err))
+	s.ErrorContains(escalate.err, "case WI0000000042 is closed")
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
 }
 

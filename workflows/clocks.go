@@ -98,125 +98,72 @@ func (r *caseRun) deliverCallback(ctx workflow.Context, schedule int, at time.Ti
 	}
 }
 
-// namedChannel is a signal channel with its signal's name.
-type namedChannel struct {
-	name string
-	ch   workflow.ReceiveChannel
-}
-
-// operatorSignals are the channels of the signals operators send from the
-// Temporal UI.
-type operatorSignals struct {
-	reschedules workflow.ReceiveChannel
-	actions     []namedChannel
-}
-
-// listenToOperators applies operators' signals as they come, for as long as
-// the run lasts.
-func (r *caseRun) listenToOperators(ctx workflow.Context) operatorSignals {
-	signals := operatorSignals{
-		reschedules: workflow.GetSignalChannel(ctx, SignalRescheduleCallback),
-		actions: []namedChannel{
-			{SignalEscalate, workflow.GetSignalChannel(ctx, SignalEscalate)},
-			{SignalAddNote, workflow.GetSignalChannel(ctx, SignalAddNote)},
-		},
-	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		selector := workflow.NewSelector(ctx)
-		selector.AddReceive(signals.reschedules, func(c workflow.ReceiveChannel, _ bool) {
-			var at string
-			c.Receive(ctx, &at)
-			r.rescheduleFromSignal(ctx, at)
-		})
-		for _, action := range signals.actions {
-			selector.AddReceive(action.ch, func(c workflow.ReceiveChannel, _ bool) {
-				var input OperatorAction
-				c.Receive(ctx, &input)
-				r.operatorAction(ctx, action.name, input)
-			})
-		}
-		for {
-			selector.Select(ctx)
-		}
-	})
-	return signals
-}
-
-// drainSignals applies signals already received, before the run ends.
-func (r *caseRun) drainSignals(ctx workflow.Context, signals operatorSignals) {
-	var at string
-	for signals.reschedules.ReceiveAsync(&at) {
-		r.rescheduleFromSignal(ctx, at)
-	}
-	for _, action := range signals.actions {
-		var input OperatorAction
-		for action.ch.ReceiveAsync(&input) {
-			r.operatorAction(ctx, action.name, input)
-		}
-	}
-}
-
 // Limits on operator input, as for the API's fields.
 const (
 	maxOperatorLen = 200
 	maxNoteLen     = 4000
 )
 
-// operatorAction applies an escalate or add-note signal. A signal cannot be
-// refused, so one that does not apply is logged and dropped.
-func (r *caseRun) operatorAction(ctx workflow.Context, signal string, action OperatorAction) {
-	logger := workflow.GetLogger(ctx)
+// validateOperator checks who acts and what they note, and that the case is open.
+func (r *caseRun) validateOperator(operator, note string) error {
 	switch {
-	case action.Operator == "" || len(action.Operator) > maxOperatorLen:
-		logger.Warn("Ignored operator signal: name the operator", "signal", signal)
-		return
-	case len(action.Note) > maxNoteLen:
-		logger.Warn("Ignored operator signal: note too long", "signal", signal)
-		return
-	case r.c.State == casefile.StateClosed:
-		logger.Warn("Ignored operator signal: the case is closed", "signal", signal)
-		return
+	case operator == "":
+		return reject(RejectInvalid, `name the operator: {"operator": "jane.doe", ...}`)
+	case len(operator) > maxOperatorLen:
+		return reject(RejectInvalid, "the operator's name is longer than %d bytes", maxOperatorLen)
+	case len(note) > maxNoteLen:
+		return reject(RejectInvalid, "the note is longer than %d bytes", maxNoteLen)
 	}
-	editor := Editor{ID: "temporal-operator:" + action.Operator, Name: action.Operator}
-	switch signal {
-	case SignalAddNote:
-		if action.Note == "" {
-			logger.Warn("Ignored add-note signal without a note")
-			return
-		}
-		if _, err := r.commitNoted(ctx, editor, casefile.ChangeNoteAdded, action.Note); err != nil {
-			logger.Error("Recording note failed", "case-id", r.c.ID, "error", err)
-		}
-	case SignalEscalate:
-		if r.c.Escalated {
-			logger.Warn("Ignored escalate signal: the case is escalated already")
-			return
-		}
-		r.escalate(ctx, editor, action.Note)
-	}
+	return r.validateOpen(0)
 }
 
-// rescheduleFromSignal checks a signalled time as the update validator would;
-// a signal cannot be refused, so a bad one is logged and dropped.
-func (r *caseRun) rescheduleFromSignal(ctx workflow.Context, value string) {
-	logger := workflow.GetLogger(ctx)
-	at, err := time.Parse(time.RFC3339Nano, value)
-	if err != nil {
-		logger.Warn("Ignored reschedule-callback signal: want an RFC 3339 time", "value", value)
-		return
+func operatorEditor(operator string) Editor {
+	return Editor{ID: "temporal-operator:" + operator, Name: operator}
+}
+
+func (r *caseRun) validateEscalate(action OperatorAction) error {
+	if err := r.validateOperator(action.Operator, action.Note); err != nil {
+		return err
 	}
-	if err := r.validateOpen(0); err != nil {
-		logger.Warn("Ignored reschedule-callback signal", "reason", err)
-		return
+	if r.c.Escalated {
+		return reject(RejectConflict, "case %s is escalated already", r.c.ID)
 	}
-	if err := r.validateReschedule(); err != nil {
-		logger.Warn("Ignored reschedule-callback signal", "reason", err)
-		return
+	return nil
+}
+
+func (r *caseRun) escalateByOperator(ctx workflow.Context, action OperatorAction) (Result, error) {
+	return r.escalate(ctx, operatorEditor(action.Operator), action.Note)
+}
+
+func (r *caseRun) validateAddNote(action OperatorAction) error {
+	if err := r.validateOperator(action.Operator, action.Note); err != nil {
+		return err
 	}
-	r.reschedule(ctx, at)
-	if _, err := r.commit(ctx, operatorEditor, casefile.ChangeCallbackRescheduled); err != nil {
-		logger.Error("Recording reschedule failed", "case-id", r.c.ID, "error", err)
+	if action.Note == "" {
+		return reject(RejectInvalid, `a note needs its text: {"operator": "jane.doe", "note": "..."}`)
 	}
+	return nil
+}
+
+func (r *caseRun) addNote(ctx workflow.Context, action OperatorAction) (Result, error) {
+	return r.commitNoted(ctx, operatorEditor(action.Operator), casefile.ChangeNoteAdded, action.Note)
+}
+
+// validateRescheduleByOperator checks an operator's reschedule as the API
+// checks a client's: the same span of time and the same rules.
+func (r *caseRun) validateRescheduleByOperator(ctx workflow.Context, req OperatorReschedule) error {
+	if err := r.validateOperator(req.Operator, ""); err != nil {
+		return err
+	}
+	if _, err := casefile.ParseCallbackTime(req.CallbackRequestTime, workflow.Now(ctx)); err != nil {
+		return reject(RejectInvalid, "callback-request-time %s", err)
+	}
+	return r.validateReschedule()
+}
+
+func (r *caseRun) rescheduleByOperator(ctx workflow.Context, req OperatorReschedule) (Result, error) {
+	at, _ := casefile.ParseCallbackTime(req.CallbackRequestTime, workflow.Now(ctx)) // checked by the validator
+	return r.progress(ctx, ProgressRequest{Editor: operatorEditor(req.Operator), CallbackAt: &at})
 }
 
 // runResolutionDeadline escalates, once, a case still unresolved at its deadline.
@@ -237,26 +184,32 @@ func (r *caseRun) runResolutionDeadline(ctx workflow.Context) {
 	if r.c.State != casefile.StateAccepted || r.c.Escalated {
 		return
 	}
-	r.escalate(ctx, systemEditor, "")
+	if _, err := r.escalate(ctx, systemEditor, ""); err != nil {
+		workflow.GetLogger(ctx).Error("Recording escalation failed", "case-id", r.c.ID, "error", err)
+	}
 }
 
-// escalate marks the case escalated, records it and sends the escalation notice.
-func (r *caseRun) escalate(ctx workflow.Context, editor Editor, note string) {
+// escalate marks the case escalated and records it; the escalation notice
+// goes out meanwhile, so that an operator's escalate returns once recorded.
+func (r *caseRun) escalate(ctx workflow.Context, editor Editor, note string) (Result, error) {
 	r.c.Escalated = true
-	if _, err := r.commitNoted(ctx, editor, casefile.ChangeEscalated, note); err != nil {
-		workflow.GetLogger(ctx).Error("Recording escalation failed", "case-id", r.c.ID, "error", err)
-		return
+	result, err := r.commitNoted(ctx, editor, casefile.ChangeEscalated, note)
+	if err != nil {
+		return result, err
 	}
 	notice := activities.EscalationNotice{CaseID: r.c.ID, CaseType: r.c.Type, CustomerID: r.c.CustomerID, Importance: r.c.Importance}
 	if r.c.ResolveBy != nil {
 		notice.ResolveBy = *r.c.ResolveBy
 	}
 	r.pending++
-	defer func() { r.pending-- }()
-	ctx = workflow.WithActivityOptions(ctx, deliveryOptions(r.policy.NoticeMaxRetry))
-	if err := workflow.ExecuteActivity(ctx, a.SendEscalation, notice).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("Escalation notice given up", "case-id", r.c.ID, "error", err)
-	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { r.pending-- }()
+		ctx = workflow.WithActivityOptions(ctx, deliveryOptions(r.policy.NoticeMaxRetry))
+		if err := workflow.ExecuteActivity(ctx, a.SendEscalation, notice).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("Escalation notice given up", "case-id", r.c.ID, "error", err)
+		}
+	})
+	return result, nil
 }
 
 // runReopenWindow closes a Resolved case that is not reopened within the

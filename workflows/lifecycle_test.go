@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/converter"
@@ -70,19 +71,44 @@ func (s *caseWorkflowSuite) TestRescheduleEarlierMovesTheCallback() {
 	s.Equal([]time.Time{earlier}, s.deliveryTimes())
 }
 
-func (s *caseWorkflowSuite) TestRescheduleSignalFromOperators() {
+func (s *caseWorkflowSuite) TestOperatorsRescheduleTheCallback() {
 	at, later := t0.Add(time.Hour), t0.Add(2*time.Hour)
-	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalRescheduleCallback, "not a time")
-		s.env.SignalWorkflow(workflows.SignalRescheduleCallback, later.Format(time.RFC3339))
-	}, 10*time.Minute)
+	reschedule := func(after time.Duration, operator, value string) *outcome {
+		return s.update(after, workflows.UpdateRescheduleCallback, workflows.OperatorReschedule{Operator: operator, CallbackRequestTime: value})
+	}
+	rejected := map[string]*outcome{
+		"must be an RFC 3339 time": reschedule(10*time.Minute, "jane.doe", "not a time"),
+		"is in the past":           reschedule(10*time.Minute, "jane.doe", t0.Format(time.RFC3339)),
+		"more than a year ahead":   reschedule(10*time.Minute, "jane.doe", t0.AddDate(2, 0, 0).Format(time.RFC3339)),
+		"name the operator":        reschedule(10*time.Minute, "", later.Format(time.RFC3339)),
+	}
+	moved := reschedule(11*time.Minute, "jane.doe", later.Format(time.RFC3339))
+	afterDelivery := reschedule(2*time.Hour+time.Minute, "jane.doe", t0.Add(3*time.Hour).Format(time.RFC3339))
 	s.update(3*time.Hour, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(callbackCase(at), noClocks))
 
+	for reason, o := range rejected {
+		s.ErrorContains(o.err, reason)
+	}
+	s.NoError(moved.err)
+	s.Equal(int64(2), moved.result.Version, "an accepted action answers the new version")
+	s.ErrorContains(afterDelivery.err, "already delivered")
 	s.Equal([]time.Time{later}, s.deliveryTimes())
-	s.Equal("temporal-operator", s.log.entries[1].Case.UpdatedByID)
-	s.Equal(casefile.ChangeCallbackRescheduled, s.log.entries[1].Change)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeCallbackRescheduled,
+		casefile.ChangeCallbackDelivered, casefile.ChangeClosed}, s.changes(), "rejected actions record nothing")
+	s.Equal("temporal-operator:jane.doe", s.log.entries[1].Case.UpdatedByID)
+}
+
+func (s *caseWorkflowSuite) TestOnlyCallbackRequestsHaveACallbackToReschedule() {
+	o := s.update(time.Minute, workflows.UpdateRescheduleCallback,
+		workflows.OperatorReschedule{Operator: "jane.doe", CallbackRequestTime: t0.Add(time.Hour).Format(time.RFC3339)})
+	s.update(2*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+
+	s.ErrorContains(o.err, "only callback requests have a callback time")
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeClosed}, s.changes())
 }
 
 func (s *caseWorkflowSuite) TestClosingBeforeTheCallbackCancelsIt() {
@@ -295,22 +321,31 @@ func (s *caseWorkflowSuite) TestContinuedRunKeepsCountingVersions() {
 }
 
 func (s *caseWorkflowSuite) TestOperatorsAddNotesAndEscalate() {
-	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalAddNote, workflows.OperatorAction{Operator: "jane.doe", Note: "called the branch"})
-		s.env.SignalWorkflow(workflows.SignalAddNote, workflows.OperatorAction{Note: "anonymous notes are dropped"})
-	}, time.Minute)
-	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalEscalate, workflows.OperatorAction{Operator: "jane.doe", Note: "VIP customer"})
-	}, 2*time.Minute)
-	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalEscalate, workflows.OperatorAction{Operator: "jane.doe"})
-	}, 3*time.Minute)
+	act := func(after time.Duration, name string, action workflows.OperatorAction) *outcome {
+		return s.update(after, name, action)
+	}
+	noted := act(time.Minute, workflows.UpdateAddNote, workflows.OperatorAction{Operator: "jane.doe", Note: "called the branch"})
+	rejected := map[string]*outcome{
+		"name the operator":         act(time.Minute, workflows.UpdateAddNote, workflows.OperatorAction{Note: "anonymous"}),
+		"a note needs its text":     act(time.Minute, workflows.UpdateAddNote, workflows.OperatorAction{Operator: "jane.doe"}),
+		"note is longer than 4000":  act(time.Minute, workflows.UpdateAddNote, workflows.OperatorAction{Operator: "jane.doe", Note: strings.Repeat("x", 4001)}),
+		"operator's name is longer": act(time.Minute, workflows.UpdateEscalate, workflows.OperatorAction{Operator: strings.Repeat("x", 201)}),
+		"escalated already":         act(3*time.Minute, workflows.UpdateEscalate, workflows.OperatorAction{Operator: "jane.doe"}),
+	}
+	escalated := act(2*time.Minute, workflows.UpdateEscalate, workflows.OperatorAction{Operator: "jane.doe", Note: "VIP customer"})
 	s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
 
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
 
+	for reason, o := range rejected {
+		s.ErrorContains(o.err, reason)
+	}
+	s.NoError(noted.err)
+	s.Equal(workflows.Result{CaseID: "WI0000000042", Version: 2, Recorded: true}, noted.result)
+	s.NoError(escalated.err)
+	s.Equal(int64(3), escalated.result.Version)
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeNoteAdded, casefile.ChangeEscalated, casefile.ChangeClosed}, s.changes(),
-		"one note, one escalation: the second escalate and the anonymous note are dropped")
+		"one note, one escalation: rejected actions record nothing")
 	s.Equal("called the branch", s.log.entries[1].Note)
 	s.Equal("temporal-operator:jane.doe", s.log.entries[1].Case.UpdatedByID)
 	s.Equal("jane.doe", s.log.entries[2].Case.UpdatedByName)

@@ -32,11 +32,11 @@ const (
 	QueryState              = "state"
 	// QueryHistory lists the case's latest recorded changes (RecentChanges).
 	QueryHistory = "history"
-	// Signals for operators in the Temporal UI. reschedule-callback takes an
-	// RFC 3339 time; escalate and add-note an OperatorAction.
-	SignalRescheduleCallback = "reschedule-callback"
-	SignalEscalate           = "escalate"
-	SignalAddNote            = "add-note"
+	// Updates for operators in the Temporal UI and CLI: escalate and add-note
+	// take an OperatorAction, reschedule-callback an OperatorReschedule.
+	UpdateEscalate           = "escalate"
+	UpdateAddNote            = "add-note"
+	UpdateRescheduleCallback = "reschedule-callback"
 )
 
 // Search attributes kept current on every case workflow; register them on the

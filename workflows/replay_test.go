@@ -10,9 +10,14 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/platform/encryption"
 	caseworker "github.com/bank/caseservice/worker"
 	"github.com/bank/caseservice/workflows"
 )
+
+// fixtureCodec is the key ring the histories were recorded with.
+var fixtureCodec = config.Codec{KeysFile: "testdata/codec-keys"}
 
 // recordedHistories are runs of the case workflow recorded from a real dev
 // server by make record-histories.
@@ -28,8 +33,8 @@ func recordedHistories(t *testing.T) []string {
 func TestReplayRecordedHistories(t *testing.T) {
 	for _, file := range recordedHistories(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			replayer := worker.NewWorkflowReplayer()
-			caseworker.RegisterWorkflows(replayer)
+			replayer, err := caseworker.NewReplayer(fixtureCodec)
+			require.NoError(t, err)
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, file))
 		})
 	}
@@ -47,9 +52,13 @@ func TestReplayCatchesANonDeterministicChange(t *testing.T) {
 	}
 	for _, file := range recordedHistories(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			replayer := worker.NewWorkflowReplayer()
+			codec, _, err := encryption.FromConfig(fixtureCodec, encryption.Options{})
+			require.NoError(t, err)
+			data, failures := encryption.Converters(codec)
+			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: data, FailureConverter: failures})
+			require.NoError(t, err)
 			replayer.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: "CaseWorkflow"})
-			err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file)
+			err = replayer.ReplayWorkflowHistoryFromJSONFile(nil, file)
 			require.ErrorContains(t, err, "TMPRL1100", "the SDK's code for a non-deterministic workflow")
 		})
 	}

@@ -91,11 +91,18 @@ func rejectField(field, format string, args ...any) error {
 		temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{field}})
 }
 
-// OperatorAction is the input of the escalate and add-note signals, as an
+// OperatorAction is the input of the escalate and add-note updates, as an
 // operator types it in the Temporal UI: {"operator": "jane.doe", "note": "..."}.
 type OperatorAction struct {
 	Operator string `json:"operator"`
 	Note     string `json:"note"`
+}
+
+// OperatorReschedule is the input of the reschedule-callback update:
+// {"operator": "jane.doe", "callback-request-time": "2026-12-24T10:00:00Z"}.
+type OperatorReschedule struct {
+	Operator            string `json:"operator"`
+	CallbackRequestTime string `json:"callback-request-time"`
 }
 
 // Start is what a case workflow run begins with. A first run gets the case

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/platform/encryption"
 	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/internal/platform/metrics"
 	"github.com/bank/caseservice/internal/platform/requestid"
@@ -86,11 +87,44 @@ func Dial(ctx context.Context, cfg config.Temporal, o Options) (client.Client, e
 	if cfg.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
 	}
+	codec, err := encrypted(cfg.Codec, o)
+	if err != nil {
+		return nil, err
+	}
+	opts.DataConverter, opts.FailureConverter = encryption.Converters(codec)
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", cfg.Address, err)
 	}
 	return c, nil
+}
+
+// encrypted is the codec of the configured key ring. A payload under a key
+// the ring lacks is logged and counted; the task that met it fails and is
+// retried until the key is back.
+func encrypted(cfg config.Codec, o Options) (*encryption.Codec, error) {
+	missing := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "case_codec_missing_key_total",
+		Help: "Payloads that could not be decrypted because their key is not in the key ring, by key id.",
+	}, []string{"key_id"})
+	if o.Metrics != nil {
+		if err := o.Metrics.Register(missing); err != nil {
+			return nil, fmt.Errorf("codec metrics: %w", err)
+		}
+	}
+	codec, created, err := encryption.FromConfig(cfg, encryption.Options{
+		OnMissingKey: func(keyID string) {
+			missing.WithLabelValues(keyID).Inc()
+			o.Logger.Error("Payload key not in the codec key ring; its task fails until the key is added back", zap.String("key-id", keyID))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		o.Logger.Warn("Created a dev codec key ring; set CASE_CODEC_KEYS or CASE_CODEC_KEYS_FILE in production", zap.String("file", cfg.KeysFile))
+	}
+	return codec, nil
 }
 
 func tlsConfig(cfg config.Temporal) (*tls.Config, error) {
