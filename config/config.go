@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,8 @@ type Config struct {
 	HTTPAddr string
 	// WorkerHTTPAddr is where the worker serves /healthz and /readyz.
 	WorkerHTTPAddr string
+	// CodecServer is the operators' codec server (cmd/casecodec).
+	CodecServer CodecServer
 	// PprofAddr and WorkerPprofAddr, if set, are where the API and the
 	// worker serve /debug/pprof/.
 	PprofAddr       string
@@ -83,6 +86,15 @@ type Codec struct {
 	DevRing bool
 	// Compress deflates payloads before they are encrypted.
 	Compress bool
+}
+
+// CodecServer configures the codec server that the Temporal UI and CLI call.
+type CodecServer struct {
+	Addr string
+	// Origins are the Temporal UI origins that may call from a browser.
+	Origins []string
+	// DecodesPerMinute bounds each operator's decode calls.
+	DecodesPerMinute int
 }
 
 // DevCodecKeysFile holds the dev key ring, as the dev signing key sits beside it.
@@ -159,6 +171,17 @@ const (
 	DevAudience = "case-api"
 )
 
+// list splits a comma-separated setting, dropping blanks.
+func list(value string) []string {
+	var out []string
+	for _, v := range strings.Split(value, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // Load reads the configuration through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (Config, error) {
 	env := func(key, def string) string {
@@ -214,6 +237,11 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		HTTPAddr:       env("HTTP_ADDR", "127.0.0.1:8080"),
 		WorkerHTTPAddr: env("WORKER_HTTP_ADDR", "127.0.0.1:8081"),
+		CodecServer: CodecServer{
+			Addr:             env("CODEC_HTTP_ADDR", "127.0.0.1:8234"),
+			Origins:          list(getenv("CODEC_CORS_ORIGINS")),
+			DecodesPerMinute: integer("CODEC_DECODES_PER_MINUTE", "600", 1),
+		},
 		PprofAddr:      getenv("PPROF_ADDR"),
 		// About 100 KB per cached case (measured, docs/BENCHMARKS.md).
 		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000", 1),
@@ -275,6 +303,11 @@ func Load(getenv func(string) string) (Config, error) {
 		codec.KeysFile, codec.DevRing = DevCodecKeysFile, true
 	case codec.Keys == "" && codec.KeysFile == "":
 		errs = append(errs, errors.New("CASE_CODEC_KEYS or CASE_CODEC_KEYS_FILE: required (the key ring that encrypts case data in Temporal; casectl codec-key makes a key), unless AUTH_DEV_ISSUER=true for local development"))
+	}
+	for _, origin := range c.CodecServer.Origins {
+		if u, err := url.Parse(origin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("CODEC_CORS_ORIGINS: %q is not an origin such as https://temporal-ui.bank.example", origin))
+		}
 	}
 	for _, alg := range c.Auth.Algorithms {
 		if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "ES") && !strings.HasPrefix(alg, "PS") && alg != "EdDSA" {

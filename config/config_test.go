@@ -51,6 +51,16 @@ func TestAKeyRingIsRequiredOutsideDevelopment(t *testing.T) {
 	require.Equal(t, config.Codec{KeysFile: config.DevCodecKeysFile, DevRing: true, Compress: true}, cfg.Temporal.Codec)
 }
 
+func TestCodecServerOrigins(t *testing.T) {
+	cfg, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "CODEC_CORS_ORIGINS": "http://127.0.0.1:8233, http://localhost:8233"}))
+	require.NoError(t, err)
+	require.Equal(t, config.CodecServer{Addr: "127.0.0.1:8234", Origins: []string{"http://127.0.0.1:8233", "http://localhost:8233"}, DecodesPerMinute: 600}, cfg.CodecServer)
+	for _, bad := range []string{"127.0.0.1:8233", "https://ui.bank.example/", "ftp://ui"} {
+		_, err := config.Load(envOf(map[string]string{"AUTH_DEV_ISSUER": "true", "CODEC_CORS_ORIGINS": bad}))
+		require.ErrorContains(t, err, "CODEC_CORS_ORIGINS", bad)
+	}
+}
+
 func TestSymmetricAlgorithmsAreRefused(t *testing.T) {
 	_, err := config.Load(envOf(map[string]string{"AUTH_ISSUER": "https://i/", "AUTH_ALGORITHMS": "RS256,HS256"}))
 	require.ErrorContains(t, err, "HS256")

@@ -26,17 +26,11 @@ func chromium(t *testing.T) string {
 	return path
 }
 
-// TestSwaggerUIInARealBrowser loads the docs page in headless Chromium,
-// checks that it lists every operation, authorizes with a dev token and runs
-// "Try it out" on GET /cases. The screenshot is kept in .artifacts/.
-func TestSwaggerUIInARealBrowser(t *testing.T) {
-	exe := chromium(t)
-	s := startStack(t, stackOptions{})
-	status, _ := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
-	require.Equal(t, 201, status)
-
+// browser starts headless Chromium for one test, for at most timeout.
+func browser(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
+		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
@@ -47,11 +41,23 @@ func TestSwaggerUIInARealBrowser(t *testing.T) {
 		chromedp.WindowSize(1280, 2000),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// TestSwaggerUIInARealBrowser loads the docs page in headless Chromium,
+// checks that it lists every operation, authorizes with a dev token and runs
+// "Try it out" on GET /cases. The screenshot is kept in .artifacts/.
+func TestSwaggerUIInARealBrowser(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	status, _ := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C1"})
+	require.Equal(t, 201, status)
+
+	ctx := browser(t, 90*time.Second)
 
 	var operations []string
 	var responseStatus string
@@ -76,7 +82,7 @@ func TestSwaggerUIInARealBrowser(t *testing.T) {
 		chromedp.FullScreenshot(&screenshot, 100),
 	)
 	if len(screenshot) > 0 || err != nil {
-		keepScreenshot(t, screenshot)
+		keepScreenshot(t, "swagger-ui.png", screenshot)
 	}
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{
@@ -88,13 +94,13 @@ func TestSwaggerUIInARealBrowser(t *testing.T) {
 	require.Equal(t, "200", strings.TrimSpace(responseStatus))
 }
 
-func keepScreenshot(t *testing.T, png []byte) {
+func keepScreenshot(t *testing.T, name string, png []byte) {
 	dir := filepath.Join("..", ".artifacts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Logf("keep screenshot: %v", err)
 		return
 	}
-	path := filepath.Join(dir, "swagger-ui.png")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Logf("keep screenshot: %v", err)
 		return

@@ -58,6 +58,8 @@ type stack struct {
 	temporal client.Client
 	// temporalAddress is the dev server's frontend.
 	temporalAddress string
+	// temporalUI is the dev server's UI, if it serves one.
+	temporalUI string
 	logger          *zap.Logger
 	// logs holds what API and worker logged at info and above.
 	logs   *observer.ObservedLogs
@@ -81,6 +83,9 @@ type stackOptions struct {
 	gzipTemporal bool
 	// codec is the key ring the service encrypts with; zero: testCodec.
 	codec config.Codec
+	// uiCodecEndpoint, if set, serves the dev server's UI, which decodes
+	// payloads through this codec server.
+	uiCodecEndpoint string
 }
 
 // testCodec is the public ring of the recorded histories; it protects nothing.
@@ -93,9 +98,17 @@ var testPolicy = workflows.Policy{CallbackMaxRetry: time.Minute, NoticeMaxRetry:
 type devServer struct {
 	server   *testsuite.DevServer
 	hostPort string
+	// uiURL is the UI's address, if it serves one.
+	uiURL string
 }
 
 func startTemporal(t *testing.T, logger *zap.Logger, dbFile, hostPort string) *devServer {
+	t.Helper()
+	return startTemporalUI(t, logger, dbFile, hostPort, "")
+}
+
+// startTemporalUI starts a dev server; with a codec endpoint, its UI too.
+func startTemporalUI(t *testing.T, logger *zap.Logger, dbFile, hostPort, codecEndpoint string) *devServer {
 	t.Helper()
 	cli := os.Getenv("TEMPORAL_CLI")
 	if cli == "" {
@@ -103,6 +116,13 @@ func startTemporal(t *testing.T, logger *zap.Logger, dbFile, hostPort string) *d
 			t.Fatal("TEMPORAL_CLI is not set; make test builds the Temporal CLI and sets it")
 		}
 		t.Skip("TEMPORAL_CLI is not set; run make test, which builds the Temporal CLI and sets it")
+	}
+	var extra []string
+	var uiURL, uiPort string
+	if codecEndpoint != "" {
+		uiHostPort := freeHostPort(t)
+		_, uiPort, _ = net.SplitHostPort(uiHostPort)
+		extra, uiURL = []string{"--ui-codec-endpoint", codecEndpoint}, "http://"+uiHostPort
 	}
 	start := func(hostPort string) (*testsuite.DevServer, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -113,14 +133,16 @@ func startTemporal(t *testing.T, logger *zap.Logger, dbFile, hostPort string) *d
 			DBFilename:       dbFile,
 			ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default", Logger: logging.Temporal(logger)},
 			SearchAttributes: allSearchAttributes(),
-			ExtraArgs:        []string{"--headless"},
+			EnableUI:         uiURL != "",
+			UIPort:           uiPort,
+			ExtraArgs:        extra,
 			Stdout:           io.Discard,
 		})
 	}
 	if hostPort != "" {
 		server, err := start(hostPort)
 		require.NoError(t, err)
-		return &devServer{server: server, hostPort: hostPort}
+		return &devServer{server: server, hostPort: hostPort, uiURL: uiURL}
 	}
 	// A port found free can be taken by another process (a parallel test's
 	// dev server picking its own HTTP port) before the server binds it; the
@@ -130,7 +152,7 @@ func startTemporal(t *testing.T, logger *zap.Logger, dbFile, hostPort string) *d
 		hostPort = freeHostPort(t)
 		var server *testsuite.DevServer
 		if server, err = start(hostPort); err == nil {
-			return &devServer{server: server, hostPort: hostPort}
+			return &devServer{server: server, hostPort: hostPort, uiURL: uiURL}
 		}
 		t.Logf("Temporal dev server on %s did not start: %v", hostPort, err)
 	}
@@ -167,7 +189,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	}
 	observed, logs := observer.New(zap.InfoLevel)
 	logger := zap.New(zapcore.NewTee(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Core(), observed))
-	server := startTemporal(t, logger, opts.temporalDB, "")
+	server := startTemporalUI(t, logger, opts.temporalDB, "", opts.uiCodecEndpoint)
 	t.Cleanup(func() { _ = server.server.Stop() })
 	// The service's own client, with its context propagators, not the dev server's.
 	tc, err := temporalclient.Dial(context.Background(), config.Temporal{Address: server.hostPort, Namespace: "default", GzipRequests: opts.gzipTemporal, Codec: opts.codec}, temporalclient.Options{Logger: logger, Tracer: opts.tracer})
@@ -179,7 +201,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 	}
-	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, temporalAddress: server.hostPort, logger: logger, logs: logs}
+	s := &stack{t: t, opts: opts, pool: pool, store: store.New(pool), temporal: tc, temporalAddress: server.hostPort, temporalUI: server.uiURL, logger: logger, logs: logs}
 	s.startWorker()
 	t.Cleanup(s.stopWorker)
 
@@ -214,16 +236,22 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 
 func (s *stack) startWorker() {
 	s.t.Helper()
-	acts := &activities.Activities{}
+	s.worker = s.newWorker(s.temporal)
+	require.NoError(s.t, s.worker.Start())
+}
+
+// newWorker is the stack's case worker on a client of the caller's choice.
+func (s *stack) newWorker(tc client.Client) worker.Worker {
+	var acts *activities.Activities
 	if s.opts.activities != nil {
 		acts = s.opts.activities(s.store)
 	} else {
 		outbox := &delivery.Outbox{Store: s.store, Logger: s.logger}
 		acts = &activities.Activities{Recorder: s.store, Callbacks: outbox, Escalations: outbox, Notices: outbox}
 	}
-	s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
-	s.opts.register(s.worker, acts)
-	require.NoError(s.t, s.worker.Start())
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	s.opts.register(w, acts)
+	return w
 }
 
 func (s *stack) stopWorker() {

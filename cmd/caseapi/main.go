@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
-	"github.com/bank/caseservice/internal/platform/auth"
-	"github.com/bank/caseservice/internal/platform/devissuer"
 	"github.com/bank/caseservice/internal/platform/health"
 	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/internal/platform/metrics"
@@ -42,7 +39,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer flushAccessLog() //nolint:errcheck // nothing to do if stderr is gone
-	keys, err := tokenKeys(ctx, cfg.Auth, logger)
+	verifier, err := startup.Verifier(ctx, cfg.Auth, logger)
 	if err != nil {
 		return err
 	}
@@ -52,19 +49,15 @@ func run(ctx context.Context) error {
 		st = st.BatchReads(cfg.DatabaseCaseReads)
 	}
 	app := api.New(api.Options{
-		Cases:       caseops.New(tc, st, policyOf(cfg.Lifecycle)),
-		Idempotency: st,
-		RateLimit:   cfg.RateLimit,
-		RateWindow:  cfg.RateWindow,
-		CORSOrigins: cfg.CORSOrigins,
-		Metrics:     measured,
-		Tracer:      tp,
-		Health:      health.Handler(health.Dependencies(pool, tc)),
-		Verifier: auth.NewVerifier(auth.Options{
-			Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
-			Algorithms: cfg.Auth.Algorithms, Leeway: cfg.Auth.Leeway,
-			CacheSize: cfg.Auth.CacheSize, CacheMaxAge: cfg.Auth.CacheMaxAge,
-		}),
+		Cases:          caseops.New(tc, st, policyOf(cfg.Lifecycle)),
+		Idempotency:    st,
+		RateLimit:      cfg.RateLimit,
+		RateWindow:     cfg.RateWindow,
+		CORSOrigins:    cfg.CORSOrigins,
+		Metrics:        measured,
+		Tracer:         tp,
+		Health:         health.Handler(health.Dependencies(pool, tc)),
+		Verifier:       verifier,
 		Logger:         logger,
 		AccessLog:      accessLog,
 		RequestTimeout: cfg.RequestTimeout,
@@ -83,31 +76,6 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("shut down http: %w", err)
 	}
 	return nil
-}
-
-// tokenKeys is what bearer tokens are checked against: the dev issuer's key,
-// or the identity provider's JWKS (named, or found by OpenID discovery).
-func tokenKeys(ctx context.Context, cfg config.Auth, logger *zap.Logger) (auth.Keys, error) {
-	if cfg.DevIssuer {
-		logger.Warn("Trusting the dev token issuer; set AUTH_ISSUER and leave AUTH_DEV_ISSUER unset in production",
-			zap.String("key-file", cfg.DevKeyFile))
-		issuer, err := devissuer.Load(cfg.DevKeyFile, cfg.Issuer, cfg.Audience)
-		if err != nil {
-			return nil, err
-		}
-		set, err := issuer.PublicKeys()
-		return auth.StaticKeys{Keys: set}, err
-	}
-	fetchCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	url := cfg.JWKSURL
-	if url == "" {
-		var err error
-		if url, err = auth.Discover(fetchCtx, &http.Client{Timeout: 10 * time.Second}, cfg.Issuer); err != nil {
-			return nil, err
-		}
-	}
-	return auth.NewRemoteKeys(ctx, url, cfg.KeyRefreshMin)
 }
 
 // policyOf is the policy new cases are registered under.

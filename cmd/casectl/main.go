@@ -24,6 +24,7 @@ import (
 	"github.com/bank/caseservice/cmd/casectl/bench"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/internal/platform/encryption"
 	"github.com/bank/caseservice/internal/platform/temporalclient"
 	"github.com/bank/caseservice/internal/reconcile"
 	"github.com/bank/caseservice/migrations"
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
-		callbacksCommand(cfg), searchAttributesCommand(), seedCommand(cfg), reconcileCommand(cfg))
+		callbacksCommand(cfg), searchAttributesCommand(), seedCommand(cfg), reconcileCommand(cfg), codecKeyCommand())
 	root.AddCommand(bench.Commands(cfg, func(ctx context.Context, fn func(*store.Store, *reconcile.Reconciler) error) error {
 		return withReconciler(ctx, cfg, fn)
 	})...)
@@ -102,6 +103,28 @@ func tokenCommand(cfg config.Config) *cobra.Command {
 	f.StringVar(&scope, "scope", "case:read case:write", "space-separated scopes")
 	f.DurationVar(&claims.TTL, "ttl", 12*time.Hour, "lifetime of the token, e.g. 1s, 15m, 12h")
 	f.StringVar(&claims.CustomerID, "customer-id", "", "make a customer token, limited to this customer's cases")
+	return cmd
+}
+
+func codecKeyCommand() *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "codec-key",
+		Short: "Print a new random key as a key ring entry (id:base64-secret) for CASE_CODEC_KEYS",
+		Long: "Prints a fresh AES-256 key as one entry of the codec key ring. To rotate, put the new entry\n" +
+			"first in CASE_CODEC_KEYS (or the CASE_CODEC_KEYS_FILE), keep the old ones after it, and restart\n" +
+			"the worker, the API and the codec server; docs/SECURITY.md says when an old key may go.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			entry, err := encryption.NewKey(id)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), entry)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", time.Now().UTC().Format("2006-01-02"), "key id, shown in every payload it encrypts; never reuse one")
 	return cmd
 }
 

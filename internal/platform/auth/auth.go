@@ -16,10 +16,12 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
-// Scopes a token carries: reads need ScopeRead, changes ScopeWrite.
+// Scopes a token carries: reads need ScopeRead, changes ScopeWrite, and the
+// codec server's decoding of Temporal payloads ScopeDecode.
 const (
-	ScopeRead  = "case:read"
-	ScopeWrite = "case:write"
+	ScopeRead   = "case:read"
+	ScopeWrite  = "case:write"
+	ScopeDecode = "case:decode"
 )
 
 // CustomerClaim names the claim that makes a token a customer token: it may

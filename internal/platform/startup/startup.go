@@ -5,9 +5,11 @@ package startup
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/internal/platform/devissuer"
 	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/internal/platform/profiling"
 	"github.com/bank/caseservice/internal/platform/temporalclient"
@@ -92,4 +96,43 @@ func Main(name string, run func(context.Context) error) {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
+}
+
+// Verifier checks bearer tokens as configured, the same way in every
+// process that takes them (the API and the codec server).
+func Verifier(ctx context.Context, cfg config.Auth, logger *zap.Logger) (*auth.Verifier, error) {
+	keys, err := tokenKeys(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewVerifier(auth.Options{
+		Keys: keys, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Algorithms: cfg.Algorithms, Leeway: cfg.Leeway,
+		CacheSize: cfg.CacheSize, CacheMaxAge: cfg.CacheMaxAge,
+	}), nil
+}
+
+// tokenKeys is what bearer tokens are checked against: the dev issuer's key,
+// or the identity provider's JWKS (named, or found by OpenID discovery).
+func tokenKeys(ctx context.Context, cfg config.Auth, logger *zap.Logger) (auth.Keys, error) {
+	if cfg.DevIssuer {
+		logger.Warn("Trusting the dev token issuer; set AUTH_ISSUER and leave AUTH_DEV_ISSUER unset in production",
+			zap.String("key-file", cfg.DevKeyFile))
+		issuer, err := devissuer.Load(cfg.DevKeyFile, cfg.Issuer, cfg.Audience)
+		if err != nil {
+			return nil, err
+		}
+		set, err := issuer.PublicKeys()
+		return auth.StaticKeys{Keys: set}, err
+	}
+	fetchCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	url := cfg.JWKSURL
+	if url == "" {
+		var err error
+		if url, err = auth.Discover(fetchCtx, &http.Client{Timeout: 10 * time.Second}, cfg.Issuer); err != nil {
+			return nil, err
+		}
+	}
+	return auth.NewRemoteKeys(ctx, url, cfg.KeyRefreshMin)
 }
