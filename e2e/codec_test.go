@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/bulk"
 	"github.com/bank/caseservice/internal/codecserver"
 	"github.com/bank/caseservice/internal/platform/auth"
 	"github.com/bank/caseservice/internal/platform/devissuer"
@@ -265,4 +266,48 @@ func TestTemporalUIShowsDecodedCases(t *testing.T) {
 	}
 	require.NoError(t, err)
 	assert.Contains(t, shown, "Ime237069")
+}
+
+// TestBulkActionsReportEachCase escalates every open critical case with one
+// call: cases that take it are escalated, one already escalated is rejected
+// with the validator's reason and changes nothing, others are not touched.
+func TestBulkActionsReportEachCase(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	create := func(importance string) string {
+		status, body := s.call(t, "POST", "/complaints", map[string]any{"customer-id": "C-9", "importance": importance})
+		require.Equal(t, http.StatusCreated, status, body)
+		return body["id"].(string)
+	}
+	first, second, already, standard := create("Critical"), create("Critical"), create("Critical"), create("Standard")
+	ctx := context.Background()
+	action := workflows.OperatorAction{Operator: "jane.doe", Note: "branch outage"}
+	require.NoError(t, s.operate(already, workflows.UpdateEscalate, action))
+
+	query := `CaseState = "Accepted" AND Importance = "Critical"`
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		dry, err := bulk.Apply(ctx, s.temporal, bulk.Options{Query: query, Action: workflows.UpdateEscalate, Input: action, DryRun: true})
+		assert.NoError(c, err)
+		assert.Equal(c, []string{first, second, already}, dry.Selected)
+	}, 10*time.Second, 50*time.Millisecond, "visibility lists the new cases")
+
+	var progress []int
+	summary, err := bulk.Apply(ctx, s.temporal, bulk.Options{Query: query, Action: workflows.UpdateEscalate, Input: action,
+		Concurrency: 2, Progress: func(done, _ int) { progress = append(progress, done) }})
+	require.NoError(t, err)
+	require.Len(t, summary.Applied, 2)
+	assert.Equal(t, []string{first, second}, []string{summary.Applied[0].CaseID, summary.Applied[1].CaseID})
+	assert.EqualValues(t, 2, summary.Applied[0].Version)
+	require.Len(t, summary.Rejected, 1)
+	assert.Equal(t, already, summary.Rejected[0].CaseID)
+	assert.Contains(t, summary.Rejected[0].Rejection, "escalated already")
+	assert.Empty(t, summary.Failed)
+	assert.ElementsMatch(t, []int{1, 2, 3}, progress)
+
+	for id, want := range map[string][]string{
+		first: {"Registered", "Escalated"}, already: {"Registered", "Escalated"}, standard: {"Registered"},
+	} {
+		status, body := s.call(t, "GET", "/cases/"+id+"/history", nil)
+		require.Equal(t, http.StatusOK, status)
+		assert.ElementsMatch(t, want, changesOf(body), id)
+	}
 }

@@ -36,7 +36,6 @@ func TestCaseHistoriesReplay(t *testing.T) {
 	policy.CallbackMaxRetry = 2 * time.Second
 	policy.MaxHistoryEvents = 60
 	s := startStack(t, stackOptions{activities: acts, policy: &policy})
-	ctx := context.Background()
 
 	complaint := func(importance string) string {
 		status, body := s.call(t, "POST", "/complaints", map[string]any{
@@ -70,18 +69,7 @@ func TestCaseHistoriesReplay(t *testing.T) {
 			assert.Contains(c, changesOf(history), string(change))
 		}, 30*time.Second, 50*time.Millisecond, "%s: %s", id, change)
 	}
-	// operate sends an operator's update as the Temporal UI and CLI do.
-	operate := func(id, name string, arg any) error {
-		handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: workflows.CaseWorkflowID(id), UpdateName: name, Args: []any{arg},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err != nil {
-			return err
-		}
-		var result workflows.Result
-		return handle.Get(ctx, &result)
-	}
+	operate := func(id, name string, arg any) error { return s.operate(id, name, arg) }
 
 	lifecycle := complaint("High")
 	progress(lifecycle, map[string]any{"state": "Resolved", "resolution": "card unblocked"})

@@ -60,7 +60,7 @@ type stack struct {
 	temporalAddress string
 	// temporalUI is the dev server's UI, if it serves one.
 	temporalUI string
-	logger          *zap.Logger
+	logger     *zap.Logger
 	// logs holds what API and worker logged at info and above.
 	logs   *observer.ObservedLogs
 	worker worker.Worker
@@ -355,4 +355,18 @@ func (s *stack) historyRows(t *testing.T, caseID string) map[int64]int {
 	}
 	require.NoError(t, rows.Err())
 	return out
+}
+
+// operate sends an operator's Update to a case as the Temporal UI and CLI do.
+func (s *stack) operate(caseID, name string, arg any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.CaseWorkflowID(caseID), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	return handle.Get(ctx, nil)
 }
