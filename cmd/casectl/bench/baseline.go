@@ -54,7 +54,9 @@ func (b baselineInserter) insert(ctx context.Context, id string) error {
 	return err
 }
 
-func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *Recorder, registry *prometheus.Registry) (Do, func(), error) {
+// startTemporalBaseline starts the bare create path, its payloads encrypted
+// as the service's are unless plain.
+func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *Recorder, registry *prometheus.Registry, plain bool) (Do, func(), error) {
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, nil)
 	if err != nil {
 		return nil, nil, err
@@ -63,7 +65,7 @@ func startTemporalBaseline(ctx context.Context, cfg config.Config, rec *Recorder
 		pool.Close()
 		return nil, nil, fmt.Errorf("create load_baseline: %w", err)
 	}
-	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: zap.NewNop(), Metrics: registry})
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, temporalclient.Options{Logger: zap.NewNop(), Metrics: registry, PlainPayloads: plain})
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

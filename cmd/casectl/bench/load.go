@@ -71,8 +71,8 @@ func loadCommand(cfg config.Config) *cobra.Command {
 				return fmt.Errorf("--count is at most %d", maxLoadCount)
 			case o.subjects < 1 || o.retries < 0 || o.sample < 0 || o.rounds < 1 || o.rounds > 10:
 				return errors.New("--subjects must be positive, --rounds 1 to 10, --retries and --sample not negative")
-			case o.baseline != "" && o.baseline != "temporal" && o.baseline != "sql" && o.baseline != "http":
-				return fmt.Errorf("--baseline %q: want temporal, sql or http", o.baseline)
+			case o.baseline != "" && o.baseline != "temporal" && o.baseline != "sql" && o.baseline != "http" && o.baseline != "codec":
+				return fmt.Errorf("--baseline %q: want temporal, sql, http or codec", o.baseline)
 			}
 			if err := o.plan.Validate(); err != nil {
 				return err
@@ -101,7 +101,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.IntVar(&o.sample, "sample", 3000, "existing cases to sample through the API as targets of get and list")
 	f.DurationVar(&o.callbackIn, "callback-in", 2*time.Minute, "how far ahead created callbacks are due")
 	f.StringVar(&o.ledgerFile, "ledger", "", "write every case this run created and the state its last 2xx write set, for casectl verify")
-	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates), sql (get, list on pgx) or http (get, list on pgx behind a bare HTTP server)")
+	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates), sql (get, list on pgx) or http (get, list on pgx behind a bare HTTP server); codec runs the temporal baseline unencrypted against itself encrypted, in the API's place")
 	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times, baseline first in odd rounds and API first in even ones, and report the median ratios (state on the servers grows between phases)")
 	f.StringVar(&o.workerURL, "worker-metrics", "", "worker /metrics URL whose RSS to report as well, e.g. http://127.0.0.1:8081/metrics")
 	return cmd
@@ -168,6 +168,13 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 			return err
 		}, func() error {
 			var err error
+			if o.baseline == "codec" {
+				// The codec's cost: the same bare path, encrypted, in the API's place.
+				encrypted := o
+				encrypted.baseline = "codec-encrypted"
+				rep, err = runBaseline(ctx, cfg, encrypted, m, tokens, api.targets, "baseline encrypted"+suffix, showProgress, progressOut)
+				return err
+			}
 			rep, err = runAPI()
 			return err
 		}
@@ -250,10 +257,10 @@ func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, t
 	var err error
 	stages := newStageWatch(nil, nil)
 	switch o.baseline {
-	case "temporal":
+	case "temporal", "codec", "codec-encrypted":
 		registry := prometheus.NewRegistry()
 		stages = newStageWatch(baselineStages, map[string]prometheus.Gatherer{"baseline": registry})
-		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec, registry)
+		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec, registry, o.baseline == "codec")
 	case "sql":
 		do, cleanup, err = startSQLBaseline(ctx, cfg, m, targets, rec)
 	case "http":

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -249,10 +250,18 @@ func additionalData(keyID, compression string) []byte {
 	return []byte("caseservice/v1\x00" + keyID + "\x00" + compression)
 }
 
+// deflaters are reused: each holds over half a megabyte of state.
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid
+	return w
+}}
+
 func deflate(b []byte) []byte {
 	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.BestSpeed) // the level is valid
-	_, _ = w.Write(b)                              // a bytes.Buffer does not fail
+	w := deflaters.Get().(*flate.Writer)
+	defer deflaters.Put(w)
+	w.Reset(&buf)
+	_, _ = w.Write(b) // a bytes.Buffer does not fail
 	_ = w.Close()
 	return buf.Bytes()
 }
@@ -260,9 +269,15 @@ func deflate(b []byte) []byte {
 // maxInflated bounds a decompressed payload, past the 2 MB Temporal accepts.
 const maxInflated = 8 << 20
 
+// inflaters are reused for the same reason as deflaters.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
 func inflate(b []byte) ([]byte, error) {
-	r := flate.NewReader(bytes.NewReader(b))
-	defer r.Close()
+	r := inflaters.Get().(io.ReadCloser)
+	defer inflaters.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(b), nil); err != nil {
+		return nil, err
+	}
 	out, err := io.ReadAll(io.LimitReader(r, maxInflated+1))
 	if err != nil {
 		return nil, err
