@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,17 +160,28 @@ func TestKeyRotationKeepsCasesGoing(t *testing.T) {
 	defer rotated.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// An update meets the missing key in its workflow task: Temporal fails
+	// that call ("unexpected workflow task failure") and the caller sends it
+	// again, as the API's clients retry a 5xx.
 	noted := make(chan error, 1)
+	var attempts atomic.Int64
 	go func() {
-		handle, err := rotated.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: workflows.CaseWorkflowID(id), UpdateName: workflows.UpdateAddNote,
-			Args:         []any{workflows.OperatorAction{Operator: "jane.doe", Note: "after the rotation"}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err == nil {
-			err = handle.Get(ctx, nil)
+		for {
+			attempts.Add(1)
+			handle, err := rotated.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+				WorkflowID: workflows.CaseWorkflowID(id), UpdateName: workflows.UpdateAddNote, UpdateID: "note-after-rotation",
+				Args:         []any{workflows.OperatorAction{Operator: "jane.doe", Note: "after the rotation"}},
+				WaitForStage: client.WorkflowUpdateStageCompleted,
+			})
+			if err == nil {
+				err = handle.Get(ctx, nil)
+			}
+			if err == nil || ctx.Err() != nil {
+				noted <- err
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		noted <- err
 	}()
 	missing := func() float64 {
 		families, err := registry.Gather()
@@ -185,7 +197,8 @@ func TestKeyRotationKeepsCasesGoing(t *testing.T) {
 		}
 		return 0
 	}
-	require.Eventually(t, func() bool { return missing() > 0 }, time.Minute, 50*time.Millisecond, "the missing key is counted by its id")
+	require.Eventually(t, func() bool { return missing() > 0 && attempts.Load() > 1 }, time.Minute, 50*time.Millisecond,
+		"the missing key is counted by its id, and the update tried more than once")
 	select {
 	case err := <-noted:
 		t.Fatalf("the update finished without the key: %v", err)
