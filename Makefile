@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := $(CURDIR)/.bin
 
-.PHONY: dev test chaos record-histories check lint fuzz generate swagger-ui build clean
+.PHONY: dev test chaos record-histories check lint fuzz generate swagger-ui build clean cluster-tools cluster
 
 ## dev: run the whole stack locally (Postgres, Temporal dev server, worker, API)
 dev: $(BIN)/temporal
@@ -14,6 +14,10 @@ dev: $(BIN)/temporal
 test: $(BIN)/temporal check
 	scripts/ensure-postgres
 	TEMPORAL_CLI=$(BIN)/temporal go test -race -count=1 -timeout 30m ./...
+
+## cluster: the production shape locally: Temporal Server as separate processes on Postgres, its UI, two workers, two APIs, the codec server
+cluster: $(BIN)/temporal
+	scripts/cluster
 
 ## chaos: load with kill -9 of worker and API, Temporal and Postgres restarts, then verify (CHAOS_SECONDS, default 120)
 chaos: $(BIN)/temporal
@@ -63,6 +67,19 @@ build:
 # Tools are pinned in their own modules so their dependencies stay out of ours.
 $(BIN)/temporal: tools/go.mod tools/go.sum
 	cd tools && go build -o $(BIN)/temporal github.com/temporalio/cli/cmd/temporal
+
+# The multi-process Temporal cluster's binaries: the server (one service per
+# process), its SQL schema tool and the UI server, pinned in tools/cluster.
+cluster-tools: $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/temporal-ui-server
+
+$(BIN)/temporal-server: tools/cluster/go.mod tools/cluster/go.sum
+	cd tools/cluster && go build -o $(BIN)/temporal-server go.temporal.io/server/cmd/server
+
+$(BIN)/temporal-sql-tool: tools/cluster/go.mod tools/cluster/go.sum
+	cd tools/cluster && go build -o $(BIN)/temporal-sql-tool go.temporal.io/server/cmd/tools/sql
+
+$(BIN)/temporal-ui-server: tools/cluster/go.mod tools/cluster/go.sum
+	cd tools/cluster && go build -o $(BIN)/temporal-ui-server github.com/temporalio/ui-server/v2/cmd/server
 
 $(BIN)/sqlc: tools/dev/go.mod tools/dev/go.sum
 	cd tools/dev && go build -o $(BIN)/sqlc github.com/sqlc-dev/sqlc/cmd/sqlc
