@@ -34,14 +34,21 @@ type fixture struct {
 	audit  *observer.ObservedLogs
 }
 
-func newFixture(t *testing.T, devUI bool, decodesPerMinute int) *fixture {
+// newCodec is a codec over a fresh one-key ring.
+func newCodec(t *testing.T, keyID string) *encryption.Codec {
 	t.Helper()
-	entry, err := encryption.NewKey("k1")
+	entry, err := encryption.NewKey(keyID)
 	require.NoError(t, err)
 	ring, err := encryption.ParseKeyRing(entry)
 	require.NoError(t, err)
 	codec, err := encryption.New(ring, encryption.Options{})
 	require.NoError(t, err)
+	return codec
+}
+
+func newFixture(t *testing.T, devUI bool, decodesPerMinute int) *fixture {
+	t.Helper()
+	codec := newCodec(t, "k1")
 	issuer, err := devissuer.Load(filepath.Join(t.TempDir(), "key.json"), "test-issuer", "case-api")
 	require.NoError(t, err)
 	keys, err := issuer.PublicKeys()
@@ -224,13 +231,7 @@ func TestBadRequestsGetProblemsWithoutInternals(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	assert.Contains(t, string(body), `{\"payloads\": [...]}`)
 
-	other, err := encryption.NewKey("retired")
-	require.NoError(t, err)
-	ring, err := encryption.ParseKeyRing(other)
-	require.NoError(t, err)
-	retired, err := encryption.New(ring, encryption.Options{})
-	require.NoError(t, err)
-	encoded, err := retired.Encode([]*commonpb.Payload{plain(t, "x")})
+	encoded, err := newCodec(t, "retired").Encode([]*commonpb.Payload{plain(t, "x")})
 	require.NoError(t, err)
 	resp, _ = f.post(t, "decode", encoded, headers)
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "a key the ring lacks")
