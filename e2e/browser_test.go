@@ -29,6 +29,11 @@ func chromium(t *testing.T) string {
 // browser starts headless Chromium for one test, for at most timeout.
 func browser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
+	// Not t.TempDir: Chromium may still write its profile for a moment after
+	// it is told to stop, and a failed removal would fail the test.
+	profile, err := os.MkdirTemp("", "e2e-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // best effort, after the browser is gone
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
@@ -37,7 +42,7 @@ func browser(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 2000),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
