@@ -242,7 +242,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Origins:          list(getenv("CODEC_CORS_ORIGINS")),
 			DecodesPerMinute: integer("CODEC_DECODES_PER_MINUTE", "600", 1),
 		},
-		PprofAddr:      getenv("PPROF_ADDR"),
+		PprofAddr: getenv("PPROF_ADDR"),
 		// About 100 KB per cached case (measured, docs/BENCHMARKS.md).
 		WorkerCacheSize: integer("WORKER_CACHE_SIZE", "1000", 1),
 		WorkerPollers:   integer("WORKER_POLLERS", "0", 0),

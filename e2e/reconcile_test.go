@@ -32,7 +32,7 @@ func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 	status, body = s.call(t, "DELETE", "/cases/"+ids[3], map[string]any{"resolution": "withdrawn"})
 	require.Equal(t, http.StatusOK, status, body)
 
-	rec := reconcile.New(s.temporal, s.store, "default")
+	rec := reconcile.New(s.temporal, s.store)
 	require.Eventually(t, func() bool {
 		running, err := rec.RunningCases(ctx)
 		require.NoError(t, err)

@@ -27,7 +27,7 @@ func withReconciler(ctx context.Context, cfg config.Config, fn func(*store.Store
 			return err
 		}
 		defer tc.Close()
-		return fn(st, reconcile.New(tc, st, cfg.Temporal.Namespace))
+		return fn(st, reconcile.New(tc, st))
 	}, false, io.Discard)
 }
 

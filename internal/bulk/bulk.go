@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/bank/caseservice/internal/runningcases"
 	"github.com/bank/caseservice/workflows"
 )
 
@@ -111,25 +111,13 @@ func Apply(ctx context.Context, tc client.Client, opts Options) (Summary, error)
 
 // selectCases lists the case ids of the running case workflows the query selects.
 func selectCases(ctx context.Context, tc client.Client, query string) ([]string, error) {
-	full := `WorkflowType = "CaseWorkflow" AND ExecutionStatus = "Running"`
-	if query != "" {
-		full += " AND (" + query + ")"
+	runs, err := runningcases.List(ctx, tc, query, 0)
+	if err != nil {
+		return nil, err
 	}
-	var ids []string
-	var token []byte
-	for {
-		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: full, NextPageToken: token, PageSize: 1000})
-		if err != nil {
-			return nil, fmt.Errorf("select cases with %q: %w", query, err)
-		}
-		for _, e := range resp.Executions {
-			if id, ok := workflows.CaseIDOf(e.Execution.WorkflowId); ok {
-				ids = append(ids, id)
-			}
-		}
-		if token = resp.NextPageToken; len(token) == 0 {
-			break
-		}
+	ids := make([]string, len(runs))
+	for i, run := range runs {
+		ids[i] = run.CaseID
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids), nil

@@ -11,10 +11,10 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/internal/runningcases"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )
@@ -48,14 +48,13 @@ type Drift struct {
 
 // Reconciler checks cases against their workflows.
 type Reconciler struct {
-	temporal  client.Client
-	store     *store.Store
-	namespace string
+	temporal client.Client
+	store    *store.Store
 }
 
-// New returns a reconciler.
-func New(temporal client.Client, store *store.Store, namespace string) *Reconciler {
-	return &Reconciler{temporal: temporal, store: store, namespace: namespace}
+// New returns a reconciler of the cases in the client's namespace.
+func New(temporal client.Client, store *store.Store) *Reconciler {
+	return &Reconciler{temporal: temporal, store: store}
 }
 
 // Options shape a reconciliation.
@@ -81,27 +80,15 @@ type Report struct {
 
 // RunningCases lists the ids of cases whose workflow is running.
 func (r *Reconciler) RunningCases(ctx context.Context) ([]string, error) {
-	var ids []string
-	var token []byte
-	for {
-		resp, err := r.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace:     r.namespace,
-			Query:         "WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running'",
-			PageSize:      1000,
-			NextPageToken: token,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list running case workflows: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			if id, ok := workflows.CaseIDOf(e.GetExecution().GetWorkflowId()); ok {
-				ids = append(ids, id)
-			}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return ids, nil
-		}
+	runs, err := runningcases.List(ctx, r.temporal, "", 0)
+	if err != nil {
+		return nil, err
 	}
+	ids := make([]string, len(runs))
+	for i, run := range runs {
+		ids[i] = run.CaseID
+	}
+	return ids, nil
 }
 
 // Reconcile checks the given cases, checks the drifted ones and those that

@@ -9,9 +9,10 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/bank/caseservice/internal/runningcases"
 )
 
 // Result is one replayed run; Err is set when this build does not replay it.
@@ -24,35 +25,18 @@ type Result struct {
 // Running fetches up to limit running case workflows that query selects
 // (all running ones when empty) and replays each history with replayer.
 func Running(ctx context.Context, tc client.Client, replayer worker.WorkflowReplayer, query string, limit int) ([]Result, error) {
-	full := `WorkflowType = "CaseWorkflow" AND ExecutionStatus = "Running"`
-	if query != "" {
-		full += " AND (" + query + ")"
+	runs, err := runningcases.List(ctx, tc, query, limit)
+	if err != nil {
+		return nil, err
 	}
-	var results []Result
-	var token []byte
-	for len(results) < limit {
-		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: full, PageSize: int32(min(limit-len(results), 1000)), NextPageToken: token,
-		})
+	results := make([]Result, len(runs))
+	for i, run := range runs {
+		history, err := fetch(ctx, tc, run.WorkflowID, run.RunID)
 		if err != nil {
-			return nil, fmt.Errorf("list cases with %q: %w", query, err)
+			return nil, err
 		}
-		for _, e := range resp.Executions {
-			if len(results) == limit {
-				break
-			}
-			r := Result{WorkflowID: e.Execution.WorkflowId, RunID: e.Execution.RunId}
-			history, err := fetch(ctx, tc, r.WorkflowID, r.RunID)
-			if err != nil {
-				return nil, err
-			}
-			r.Events = len(history.Events)
-			r.Err = replayer.ReplayWorkflowHistory(nil, history)
-			results = append(results, r)
-		}
-		if token = resp.NextPageToken; len(token) == 0 {
-			break
-		}
+		results[i] = Result{WorkflowID: run.WorkflowID, RunID: run.RunID, Events: len(history.Events),
+			Err: replayer.ReplayWorkflowHistory(nil, history)}
 	}
 	return results, nil
 }
