@@ -29,8 +29,9 @@ record-histories: $(BIN)/temporal
 	rm -f workflows/testdata/*.json
 	TEMPORAL_CLI=$(BIN)/temporal go test -count=1 -run TestCaseHistoriesReplay ./e2e -args -record-histories
 
-## check: static checks (go vet, workflowcheck)
+## check: static checks (gofmt, go vet, workflowcheck)
 check: $(BIN)/workflowcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt would change: $$unformatted"; exit 1; }
 	go vet ./...
 	$(BIN)/workflowcheck ./...
 
