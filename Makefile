@@ -10,10 +10,11 @@ BIN := $(CURDIR)/.bin
 dev: $(BIN)/temporal
 	scripts/dev
 
-## test: vet, workflowcheck and every test against real Postgres and Temporal
+## test: vet, workflowcheck, every test against real Postgres and Temporal, and the offline checks of deployments/
 test: $(BIN)/temporal check
 	scripts/ensure-postgres
 	TEMPORAL_CLI=$(BIN)/temporal go test -race -count=1 -timeout 30m ./...
+	cd tools/deploy && go test -count=1 ./...
 
 ## cluster: the production shape locally: Temporal Server as separate processes on Postgres, its UI, two workers, two APIs, the codec server
 cluster: $(BIN)/temporal
@@ -81,6 +82,11 @@ $(BIN)/temporal-sql-tool: tools/cluster/go.mod tools/cluster/go.sum
 
 $(BIN)/temporal-ui-server: tools/cluster/go.mod tools/cluster/go.sum
 	cd tools/cluster && go build -o $(BIN)/temporal-ui-server github.com/temporalio/ui-server/v2/cmd/server
+
+# Helm, for rendering the chart by hand; tools/deploy's tests render it
+# through the same module.
+$(BIN)/helm: tools/deploy/go.mod tools/deploy/go.sum
+	cd tools/deploy && go build -o $(BIN)/helm helm.sh/helm/v4/cmd/helm
 
 $(BIN)/sqlc: tools/dev/go.mod tools/dev/go.sum
 	cd tools/dev && go build -o $(BIN)/sqlc github.com/sqlc-dev/sqlc/cmd/sqlc
