@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := $(CURDIR)/.bin
 
-.PHONY: dev test chaos record-histories check lint fuzz generate swagger-ui build clean cluster-tools cluster
+.PHONY: dev test chaos record-histories check lint fuzz generate swagger-ui build clean cluster-tools cluster cluster-chaos
 
 ## dev: run the whole stack locally (Postgres, Temporal dev server, worker, API)
 dev: $(BIN)/temporal
@@ -23,6 +23,10 @@ cluster: $(BIN)/temporal
 ## chaos: load with kill -9 of worker and API, Temporal and Postgres restarts, then verify (CHAOS_SECONDS, default 120)
 chaos: $(BIN)/temporal
 	scripts/chaos
+
+## cluster-chaos: make cluster on databases of its own, kill -9 of every kind of process in turn and a Postgres restart under load through both APIs, then verify, reconcile, replay and per-fault recovery (CLUSTER_CHAOS_SECONDS, default 180)
+cluster-chaos: $(BIN)/temporal
+	scripts/cluster-chaos
 
 ## record-histories: re-record workflows/testdata (the replay test's fixtures) from cases run on a real dev server
 record-histories: $(BIN)/temporal

@@ -26,9 +26,11 @@ const maxAnswerBytes = 1 << 20
 type apiLoad struct {
 	client  *fasthttp.Client
 	timeout time.Duration
-	base    string
-	tokens  []string
-	runID   string
+	// bases are the API roots; request seq goes to bases[seq % n], and
+	// each retry to the next one, so a dead API costs one attempt.
+	bases  []string
+	tokens []string
+	runID  string
 	// keyPrefix starts the Idempotency-Key of each request of a phase.
 	keyPrefix  string
 	retries    int
@@ -38,6 +40,7 @@ type apiLoad struct {
 	open       *casePool
 	targets    *readTargets
 	ledger     *ledger
+	timeline   *timeline
 }
 
 func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
@@ -53,7 +56,7 @@ func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
 			MaxResponseBodySize: maxAnswerBytes,
 		},
 		timeout:    o.timeout,
-		base:       strings.TrimSuffix(o.apiURL, "/"),
+		bases:      apiRoots(o.apiURL),
 		tokens:     tokens,
 		runID:      fmt.Sprintf("load-%d", time.Now().UnixNano()),
 		retries:    o.retries,
@@ -63,7 +66,19 @@ func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
 		open:       &casePool{},
 		targets:    &readTargets{},
 		ledger:     &ledger{Cases: map[string]*ledgerCase{}},
+		timeline:   &timeline{},
 	}
+}
+
+// apiRoots splits --api's comma-separated roots.
+func apiRoots(list string) []string {
+	var roots []string
+	for root := range strings.SplitSeq(list, ",") {
+		if root = strings.TrimSuffix(strings.TrimSpace(root), "/"); root != "" {
+			roots = append(roots, root)
+		}
+	}
+	return roots
 }
 
 // newPhase starts a run of the plan: a fresh recorder, and Idempotency-Keys
@@ -93,7 +108,7 @@ func (l *apiLoad) do(ctx context.Context, seq int, scheduled time.Time) {
 		}
 	case "get", "list":
 		if t, ok := l.targets.pick(); ok {
-			o = l.read(ctx, op, t, token)
+			o = l.read(ctx, seq, op, t, token)
 		} else {
 			op = "create"
 		}
@@ -128,7 +143,7 @@ func (l *apiLoad) create(ctx context.Context, seq int, token, key string) Outcom
 			"details": "created by casectl load", "case-type": string(kind.class),
 		}
 	}
-	reply, o := l.send(ctx, http.MethodPost, kind.path, token, key, body)
+	reply, o := l.send(ctx, seq, http.MethodPost, kind.path, token, key, body)
 	if o.Err != nil {
 		return o
 	}
@@ -167,7 +182,7 @@ func (l *apiLoad) change(ctx context.Context, op, id string, c *ledgerCase, seq 
 		method, path = http.MethodPost, path+"/attachments"
 		body = map[string]any{"file-id": fmt.Sprintf("f-%d", seq), "file-name": "statement.pdf"}
 	}
-	reply, o := l.send(ctx, method, path, token, key, body)
+	reply, o := l.send(ctx, seq, method, path, token, key, body)
 	if o.Err != nil {
 		// The write may or may not have happened: the case's state is no
 		// longer known, so it is not used again.
@@ -187,12 +202,12 @@ func (l *apiLoad) change(ctx context.Context, op, id string, c *ledgerCase, seq 
 	return o
 }
 
-func (l *apiLoad) read(ctx context.Context, op string, t readTarget, token string) Outcome {
+func (l *apiLoad) read(ctx context.Context, seq int, op string, t readTarget, token string) Outcome {
 	path := "/cases/" + t.id
 	if op == "list" {
 		path = "/cases?" + url.Values{"customer-id": {t.customer}, "state": {string(t.state)}, "page-size": {"20"}}.Encode()
 	}
-	_, o := l.send(ctx, http.MethodGet, path, token, "", nil)
+	_, o := l.send(ctx, seq, http.MethodGet, path, token, "", nil)
 	return o
 }
 
@@ -204,8 +219,9 @@ type reply struct {
 
 // send makes one request, retrying (up to l.retries) what may pass: no
 // answer, a 5xx, a 429, or a 409 that says when to retry. Writes carry their
-// Idempotency-Key on every attempt, so a retry never applies a change twice.
-func (l *apiLoad) send(ctx context.Context, method, path, token, key string, body any) (reply, Outcome) {
+// Idempotency-Key on every attempt, so a retry never applies a change twice,
+// whichever API it reaches.
+func (l *apiLoad) send(ctx context.Context, seq int, method, path, token, key string, body any) (reply, Outcome) {
 	var raw []byte
 	if body != nil {
 		raw, _ = json.Marshal(body)
@@ -213,7 +229,8 @@ func (l *apiLoad) send(ctx context.Context, method, path, token, key string, bod
 	var o Outcome
 	for attempt := 0; ; attempt++ {
 		o.Retries = attempt
-		r, wait, err := l.attempt(ctx, method, path, token, key, raw)
+		r, wait, err := l.attempt(ctx, l.bases[(seq+attempt)%len(l.bases)], method, path, token, key, raw)
+		l.timeline.note(err == nil)
 		o.Status, o.Err = r.status, err
 		if err == nil || wait < 0 || attempt >= l.retries || ctx.Err() != nil {
 			return r, o
@@ -228,11 +245,11 @@ func (l *apiLoad) send(ctx context.Context, method, path, token, key string, bod
 
 // attempt makes a request once. wait is negative when retrying cannot help,
 // otherwise what the server asked to wait.
-func (l *apiLoad) attempt(ctx context.Context, method, path, token, key string, raw []byte) (r reply, wait time.Duration, err error) {
+func (l *apiLoad) attempt(ctx context.Context, base, method, path, token, key string, raw []byte) (r reply, wait time.Duration, err error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(l.base + path)
+	req.SetRequestURI(base + path)
 	req.Header.SetMethod(method)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if raw != nil {
@@ -316,9 +333,9 @@ type listAnswer struct {
 
 func (l *apiLoad) listPage(ctx context.Context, state casefile.State, page, size int) (listAnswer, error) {
 	path := "/cases?" + url.Values{"state": {string(state)}, "page-number": {strconv.Itoa(page)}, "page-size": {strconv.Itoa(size)}}.Encode()
-	r, _, err := l.attempt(ctx, http.MethodGet, path, l.tokens[0], "", nil)
+	r, _, err := l.attempt(ctx, l.bases[0], http.MethodGet, path, l.tokens[0], "", nil)
 	if err != nil {
-		return listAnswer{}, fmt.Errorf("sample cases from %s: %w", l.base, err)
+		return listAnswer{}, fmt.Errorf("sample cases from %s: %w", l.bases[0], err)
 	}
 	var found listAnswer
 	if err := json.Unmarshal(r.body, &found); err != nil {

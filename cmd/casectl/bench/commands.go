@@ -17,5 +17,5 @@ type OpenReconciler func(ctx context.Context, fn func(*store.Store, *reconcile.R
 
 // Commands are casectl's measuring commands.
 func Commands(cfg config.Config, open OpenReconciler) []*cobra.Command {
-	return []*cobra.Command{benchCommand(cfg), loadCommand(cfg), verifyCommand(open), floorServerCommand(cfg)}
+	return []*cobra.Command{benchCommand(cfg), loadCommand(cfg), verifyCommand(open), recoveryCommand(), floorServerCommand(cfg)}
 }

@@ -41,17 +41,17 @@ func TestFloorServerAnswersTheAPIsReadRoutes(t *testing.T) {
 	require.NoError(t, err)
 	floor := newAPILoad(loadOptions{apiURL: strings.TrimSpace(root), timeout: 5 * time.Second, plan: Plan{Concurrency: 2}}, reads, []string{"unchecked"})
 
-	require.Equal(t, Outcome{Status: 200}, floor.read(ctx, "get", target, "unchecked"))
-	r, o := floor.send(ctx, "GET", "/cases/"+target.id, "", "", nil)
+	require.Equal(t, Outcome{Status: 200}, floor.read(ctx, 0, "get", target, "unchecked"))
+	r, o := floor.send(ctx, 0, "GET", "/cases/"+target.id, "", "", nil)
 	require.NoError(t, o.Err)
 	require.Contains(t, string(r.body), target.id)
 
 	missing := target
 	missing.id = casefile.FormatID(999_999)
-	require.Equal(t, 404, floor.read(ctx, "get", missing, "unchecked").Status)
+	require.Equal(t, 404, floor.read(ctx, 0, "get", missing, "unchecked").Status)
 
-	require.Equal(t, Outcome{Status: 200}, floor.read(ctx, "list", target, "unchecked"))
-	r, o = floor.send(ctx, "GET", "/cases?customer-id="+target.customer+"&state="+string(target.state), "", "", nil)
+	require.Equal(t, Outcome{Status: 200}, floor.read(ctx, 0, "list", target, "unchecked"))
+	r, o = floor.send(ctx, 0, "GET", "/cases?customer-id="+target.customer+"&state="+string(target.state), "", "", nil)
 	require.NoError(t, o.Err)
 	// The body is the rows' raw bytes, each value and row closed by a
 	// separator; binary values may hold either byte, so rebuild it to compare.
@@ -71,7 +71,7 @@ func TestFloorServerAnswersTheAPIsReadRoutes(t *testing.T) {
 	require.Equal(t, min(inState, 20), pageRows, "the page holds the customer's cases in that state")
 	require.Equal(t, want, r.body, "the page's rows as they come from Postgres")
 
-	require.Equal(t, 404, floor.read(ctx, "get", readTarget{}, "unchecked").Status, "no id, no route")
+	require.Equal(t, 404, floor.read(ctx, 0, "get", readTarget{}, "unchecked").Status, "no id, no route")
 
 	require.NoError(t, stop.Close())
 	select {

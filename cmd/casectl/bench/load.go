@@ -41,6 +41,7 @@ type loadOptions struct {
 	baseline   string
 	rounds     int
 	workerURL  string
+	timeline   string
 }
 
 // Bounds that keep a load run from running away.
@@ -67,6 +68,8 @@ func loadCommand(cfg config.Config) *cobra.Command {
 				return fmt.Errorf("--duration and --warmup are at most %s", maxLoadDuration)
 			case o.warmup < 0:
 				return errors.New("--warmup must not be negative")
+			case len(apiRoots(o.apiURL)) == 0:
+				return errors.New("--api needs at least one API root")
 			case o.plan.Count > maxLoadCount:
 				return fmt.Errorf("--count is at most %d", maxLoadCount)
 			case o.subjects < 1 || o.retries < 0 || o.sample < 0 || o.rounds < 1 || o.rounds > 10:
@@ -85,7 +88,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.apiURL, "api", "http://127.0.0.1:8080/v1/case", "Case API root; the only address requests go to")
+	f.StringVar(&o.apiURL, "api", "http://127.0.0.1:8080/v1/case", "Case API root, or several separated by commas (requests take turns, a retry goes to the next); the only addresses requests go to")
 	f.StringVar(&o.mix, "mix", "create=60,update=20,close=10,attach=10", "weights of create, update, close, attach, get, list")
 	f.IntVar(&o.plan.Concurrency, "concurrency", 32, "callers (closed loop), or most requests in flight with --rate")
 	f.Float64Var(&o.plan.Rate, "rate", 0, "requests started per second (open loop); 0 for a closed loop")
@@ -103,6 +106,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.StringVar(&o.ledgerFile, "ledger", "", "write every case this run created and the state its last 2xx write set, for casectl verify")
 	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates), sql (get, list on pgx) or http (get, list on pgx behind a bare HTTP server); codec runs the temporal baseline unencrypted against itself encrypted, in the API's place")
 	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times, baseline first in odd rounds and API first in even ones, and report the median ratios (state on the servers grows between phases)")
+	f.StringVar(&o.timeline, "timeline", "", "write the 2xx answers and the failed attempts of every second, as JSON lines, for casectl recovery")
 	f.StringVar(&o.workerURL, "worker-metrics", "", "worker /metrics URL whose RSS to report as well, e.g. http://127.0.0.1:8081/metrics")
 	return cmd
 }
@@ -131,7 +135,7 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 	showProgress := !o.noProgress && isTerminal(progressOut)
 
 	var result loadResult
-	rss := newRSSWatch(map[string]string{"api": metricsURL(o.apiURL), "worker": o.workerURL})
+	rss := newRSSWatch(map[string]string{"api": metricsURL(api.bases[0]), "worker": o.workerURL})
 	stages := apiStages(o, m)
 	for round := 1; round <= o.rounds; round++ {
 		suffix := ""
@@ -201,6 +205,11 @@ func runLoad(ctx context.Context, cfg config.Config, o loadOptions, m mix, out, 
 			return err
 		}
 	}
+	if o.timeline != "" {
+		if err := api.timeline.save(o.timeline); err != nil {
+			return err
+		}
+	}
 	if o.asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -241,7 +250,7 @@ func apiStages(o loadOptions, m mix) *stageWatch {
 	sources := map[string]prometheus.Gatherer{}
 	if m.has("create") {
 		client := &http.Client{Timeout: 5 * time.Second}
-		sources["api"] = remoteMetrics{url: metricsURL(o.apiURL), client: client}
+		sources["api"] = remoteMetrics{url: metricsURL(apiRoots(o.apiURL)[0]), client: client}
 		if o.workerURL != "" {
 			sources["worker"] = remoteMetrics{url: o.workerURL, client: client}
 		}
