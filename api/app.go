@@ -120,6 +120,7 @@ func New(opts Options) *fiber.App {
 	v1.Put("/cases/:caseID", h.updateCase)
 	v1.Delete("/cases/:caseID", h.closeCase)
 	v1.Post("/cases/:caseID/attachments", h.addAttachment)
+	v1.Post("/cases/:caseID/notes", h.addNote)
 	v1.Delete("/cases/:caseID/attachments/:fileID", h.removeAttachment)
 	v1.Post("/complaints", h.createComplaint)
 	v1.Post("/service-requests", h.createServiceRequest)

@@ -39,6 +39,8 @@ type fakeCases struct {
 	lastProgress workflows.ProgressRequest
 	err          error
 	result       workflows.Result
+	lastNote     workflows.OperatorAction
+	customerView bool
 }
 
 func (f *fakeCases) NextCaseID(context.Context) (string, error) {
@@ -73,6 +75,12 @@ func (f *fakeCases) RemoveAttachment(context.Context, string, string, workflows.
 	return f.result, f.err
 }
 
+func (f *fakeCases) AddNote(_ context.Context, _, _ string, req workflows.OperatorAction) (workflows.Result, error) {
+	f.calls = append(f.calls, "AddNote")
+	f.lastNote = req
+	return f.result, f.err
+}
+
 func (f *fakeCases) Case(context.Context, string) (casefile.Case, error) {
 	f.calls = append(f.calls, "Case")
 	return f.lastCase, f.err
@@ -83,8 +91,9 @@ func (f *fakeCases) List(context.Context, store.CaseFilter, store.Page) (store.C
 	return store.CasePage{}, f.err
 }
 
-func (f *fakeCases) History(context.Context, string, store.Page) (store.HistoryPage, error) {
+func (f *fakeCases) History(_ context.Context, _ string, _ store.Page, customerView bool) (store.HistoryPage, error) {
 	f.calls = append(f.calls, "History")
+	f.customerView = customerView
 	return store.HistoryPage{}, f.err
 }
 
@@ -247,6 +256,10 @@ func TestBadInputIsRefusedWithTheOffendingFields(t *testing.T) {
 		{"case id differs from path", "PUT", "/v1/case/cases/WI0000000001", `{"case-id":"WI0000000002","state":"Accepted"}`, []string{"case-id"}},
 		{"close with other case id", "DELETE", "/v1/case/cases/WI0000000001", `{"case-id":"WI0000000002"}`, []string{"case-id"}},
 		{"attachment without file", "POST", "/v1/case/cases/WI0000000001/attachments", `{"file-name":"a.pdf"}`, []string{"file-id"}},
+		{"empty note", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"  ","visibility":"customer"}`, []string{"note"}},
+		{"over-long note", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"` + long + `"}`, []string{"note"}},
+		{"over-long note in bytes", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"` + strings.Repeat("é", 2001) + `"}`, []string{"note"}},
+		{"note for whom", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"x","visibility":"public"}`, []string{"visibility"}},
 		{"malformed path id", "GET", "/v1/case/cases/123", "", []string{"case-id"}},
 		{"page too large", "GET", "/v1/case/cases?page-size=101", "", []string{"page-size"}},
 		{"unknown state", "GET", "/v1/case/cases?state=Open&page-number=0", "", []string{"page-number", "state"}},
@@ -518,7 +531,7 @@ func TestContractIsServedWithoutAToken(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{
 		"GET /cases", "GET /cases/{case-id}", "PUT /cases/{case-id}", "DELETE /cases/{case-id}",
-		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments",
+		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments", "POST /cases/{case-id}/notes",
 		"DELETE /cases/{case-id}/attachments/{file-id}", "POST /complaints", "POST /service-requests",
 		"POST /callback-requests",
 	}, ops, "every operation of the guide, and no other")
@@ -553,6 +566,37 @@ func TestWritesAnswerInTheGuidesShape(t *testing.T) {
 			require.Equal(t, tt.want, r.body)
 		})
 	}
+}
+
+// An agent's note goes to the workflow's add-note update, the one operators
+// use, with the agent as its author.
+func TestNotesGoThroughTheAddNoteUpdate(t *testing.T) {
+	f := newFixture(t)
+	f.cases.result = workflows.Result{CaseID: "WI0000000001", Version: 4, Recorded: true}
+	r := f.do(t, "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"card sent","visibility":"customer"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
+	require.Equal(t, map[string]any{"id": "WI0000000001", "created-record-status": "Created"}, r.body)
+	require.Equal(t, `"4"`, r.header.Get("ETag"))
+	require.Equal(t, workflows.OperatorAction{Note: "card sent", Visibility: casefile.NoteCustomer,
+		Editor: &workflows.Editor{ID: "agent-7", Name: "Stevan.Kostoski"}}, f.cases.lastNote)
+
+	f.cases.err = casefile.Reject(casefile.ErrConflict, "case WI0000000001 is closed")
+	r = f.do(t, "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"late"}`)
+	require.Equal(t, http.StatusConflict, r.status, r.rawBody)
+	require.Equal(t, "case WI0000000001 is closed", r.body["detail"])
+}
+
+func TestCustomersNeitherAddNotesNorSeeAgentsOnes(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/case/cases/WI0000000001/history", "").status)
+	require.False(t, f.cases.customerView)
+
+	f.token = f.mint(t, devissuer.Claims{Subject: "cust-1", Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour, CustomerID: "C1"})
+	f.cases.lastCase = casefile.Case{ID: "WI0000000001", CustomerID: "C1"}
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/case/cases/WI0000000001/history", "").status)
+	require.True(t, f.cases.customerView)
+	f.cases.calls = nil
+	requireProblem(t, f, f.do(t, "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"hi"}`), http.StatusForbidden)
 }
 
 func TestCaseDetailRendersNullsAndUTCMilliseconds(t *testing.T) {

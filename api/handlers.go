@@ -25,9 +25,11 @@ type Cases interface {
 	Close(ctx context.Context, caseID, operationID string, req workflows.CloseRequest) (workflows.Result, error)
 	AddAttachment(ctx context.Context, caseID, operationID string, req workflows.AddAttachmentRequest) (workflows.Result, error)
 	RemoveAttachment(ctx context.Context, caseID, operationID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error)
+	AddNote(ctx context.Context, caseID, operationID string, req workflows.OperatorAction) (workflows.Result, error)
 	Case(ctx context.Context, caseID string) (casefile.Case, error)
 	List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error)
-	History(ctx context.Context, caseID string, page store.Page) (store.HistoryPage, error)
+	// History in a customer's view leaves out what is for agents only.
+	History(ctx context.Context, caseID string, page store.Page, customerView bool) (store.HistoryPage, error)
 }
 
 type handlers struct {
@@ -177,7 +179,7 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	if _, err := h.caseFor(c, id); err != nil {
 		return err
 	}
-	found, err := h.cases.History(c.UserContext(), id, page)
+	found, err := h.cases.History(c.UserContext(), id, page, principalOf(c).CustomerID != "")
 	if err != nil {
 		return err
 	}
@@ -292,6 +294,32 @@ func (h *handlers) addAttachment(c *fiber.Ctx) error {
 		status = statusUnchanged
 	}
 	return answerChange(c, result, req.FileID, status)
+}
+
+// addNote adds a note to the case's history, for agents only or for the
+// customer too; it goes through the workflow's add-note update, the one an
+// operator uses in the Temporal UI. Customer tokens may not add notes.
+func (h *handlers) addNote(c *fiber.Ctx) error {
+	if principalOf(c).CustomerID != "" {
+		return &clientError{status: http.StatusForbidden, detail: "Notes are added by agents."}
+	}
+	var req noteRequest
+	ch, err := h.beginChange(c, &req, false)
+	if err != nil {
+		return err
+	}
+	editor := editorOf(c, "")
+	result, err := h.cases.AddNote(c.UserContext(), ch.caseID, ch.operationID, workflows.OperatorAction{
+		Note:       req.Note,
+		Visibility: casefile.NoteVisibility(req.Visibility),
+		Editor:     &editor,
+		IfVersion:  ch.ifVersion,
+	})
+	if err != nil {
+		return err
+	}
+	setETag(c, result.Version)
+	return c.Status(http.StatusCreated).JSON(recordStatus{ID: ch.caseID, CreatedRecordStatus: statusCreated})
 }
 
 func (h *handlers) removeAttachment(c *fiber.Ctx) error {

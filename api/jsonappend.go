@@ -202,6 +202,8 @@ func (v historyView) appendJSON(b []byte) []byte {
 	b = strconv.AppendBool(b, v.Escalated)
 	b = append(b, `,"note":`...)
 	b = appendNullable(b, v.Note)
+	b = append(b, `,"note-visibility":`...)
+	b = appendNullable(b, v.NoteVisibility)
 	return append(b, '}')
 }
 

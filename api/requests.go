@@ -152,6 +152,25 @@ func (r *attachmentRequest) validate(v *validator, pathID string, _ time.Time) {
 	v.text("customer-id", r.CustomerID, maxIDLen)
 }
 
+// noteRequest is the body of POST /cases/{case-id}/notes.
+type noteRequest struct {
+	Note       string `json:"note"`
+	Visibility string `json:"visibility"`
+}
+
+func (r *noteRequest) validate(v *validator, _ string, _ time.Time) {
+	v.required("note", r.Note)
+	v.text("note", r.Note, casefile.MaxNoteLen)
+	if len(r.Note) > casefile.MaxNoteLen && utf8.RuneCountInString(r.Note) <= casefile.MaxNoteLen {
+		v.add("note", fmt.Sprintf("is %d bytes long; at most %d are allowed", len(r.Note), casefile.MaxNoteLen))
+	}
+	switch casefile.NoteVisibility(r.Visibility) {
+	case "", casefile.NoteInternal, casefile.NoteCustomer:
+	default:
+		v.add("visibility", `must be "internal" or "customer"`)
+	}
+}
+
 // validator collects every problem of a request before answering.
 type validator struct{ params []invalidParam }
 

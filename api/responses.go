@@ -166,6 +166,8 @@ type historyView struct {
 	CallbackStatus *string   `json:"callback-status"`
 	Escalated      bool      `json:"escalated"`
 	Note           *string   `json:"note"`
+	// NoteVisibility is "internal" or "customer" where there is a note.
+	NoteVisibility *string `json:"note-visibility"`
 }
 
 func viewOfHistory(e *casefile.HistoryEntry) historyView {
@@ -182,7 +184,17 @@ func viewOfHistory(e *casefile.HistoryEntry) historyView {
 		CallbackStatus: null((*string)(&c.CallbackStatus)),
 		Escalated:      c.Escalated,
 		Note:           null(&e.Note),
+		NoteVisibility: noteVisibilityOf(e),
 	}
+}
+
+// noteVisibilityOf is null when the row shows no note.
+func noteVisibilityOf(e *casefile.HistoryEntry) *string {
+	if e.Note == "" {
+		return nil
+	}
+	v := string(e.NoteVisibility)
+	return &v
 }
 
 // pageView is the guide's paging wrapper.

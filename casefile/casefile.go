@@ -159,9 +159,26 @@ const (
 type HistoryEntry struct {
 	Case   Case
 	Change Change
-	// Note is an operator's internal note (ChangeNoteAdded).
+	// Note is an agent's or operator's note (ChangeNoteAdded, ChangeEscalated).
 	Note string
+	// NoteVisibility says who may read Note; empty is NoteInternal.
+	NoteVisibility NoteVisibility
 }
+
+// NoteVisibility says who may read a note: agents only, or the customer too.
+type NoteVisibility string
+
+const (
+	NoteInternal NoteVisibility = "internal"
+	NoteCustomer NoteVisibility = "customer"
+)
+
+// MaxNoteLen bounds a note, in bytes.
+const MaxNoteLen = 4000
+
+// VisibleToCustomer reports whether a customer may read the note: only one the
+// agent marked for them.
+func (e HistoryEntry) VisibleToCustomer() bool { return e.NoteVisibility == NoteCustomer }
 
 var idPattern = regexp.MustCompile(`^WI[0-9]{10}$`)
 

@@ -143,6 +143,11 @@ func (s *Service) RemoveAttachment(ctx context.Context, caseID, operationID stri
 	return s.update(ctx, caseID, operationID, workflows.UpdateRemoveAttachment, req)
 }
 
+// AddNote adds an agent's note, through the same update as an operator's.
+func (s *Service) AddNote(ctx context.Context, caseID, operationID string, req workflows.OperatorAction) (workflows.Result, error) {
+	return s.update(ctx, caseID, operationID, workflows.UpdateAddNote, req)
+}
+
 // update sends an update to the case's workflow and waits until the change is
 // recorded, so that the next read shows it.
 func (s *Service) update(ctx context.Context, caseID, operationID, name string, req any) (workflows.Result, error) {
@@ -236,6 +241,6 @@ func (s *Service) List(ctx context.Context, filter store.CaseFilter, page store.
 // History returns a page of a case's recorded changes.
 // An unknown case has an empty history; callers that must answer 404 look
 // the case up first (the API does, for access control too).
-func (s *Service) History(ctx context.Context, caseID string, page store.Page) (store.HistoryPage, error) {
-	return s.store.History(ctx, caseID, page)
+func (s *Service) History(ctx context.Context, caseID string, page store.Page, customerView bool) (store.HistoryPage, error) {
+	return s.store.History(ctx, caseID, page, customerView)
 }

@@ -40,21 +40,25 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note
+    callback_request_time, callback_status, escalated, note, note_visibility
 ) VALUES (
-    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32
 )
 ON CONFLICT (case_id, version) DO NOTHING;
 
 -- name: ListHistory :many
+-- In a customer's view, the notes added for agents only stay out.
 SELECT sqlc.embed(case_history), count(*) OVER () AS total_count
 FROM case_history
-WHERE case_id = $1
+WHERE case_id = sqlc.arg(case_id)
+  AND (NOT sqlc.arg(customer_view)::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
 ORDER BY version
-LIMIT $2 OFFSET $3;
+LIMIT sqlc.arg(row_limit) OFFSET sqlc.arg(row_offset);
 
 -- name: CountHistory :one
-SELECT count(*) FROM case_history WHERE case_id = $1;
+SELECT count(*) FROM case_history
+WHERE case_id = sqlc.arg(case_id)
+  AND (NOT sqlc.arg(customer_view)::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer');
 
 -- name: ListCustomerCases :many
 -- One customer's cases (without a state, the active ones), from the customer

@@ -85,6 +85,7 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 		ResolveBy:            c.ResolveBy,
 		Change:               string(entry.Change),
 		Note:                 nullable(entry.Note),
+		NoteVisibility:       nullable(string(entry.NoteVisibility)),
 	})
 	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
 }
@@ -103,12 +104,15 @@ type HistoryPage struct {
 	Total   int64
 }
 
-// History returns a page of the recorded changes of a case.
-func (s *Store) History(ctx context.Context, caseID string, page Page) (HistoryPage, error) {
+// History returns a page of the recorded changes of a case. A customer's
+// view leaves out the notes added for agents only and blanks any other note
+// not marked for the customer (an operator's escalation note).
+func (s *Store) History(ctx context.Context, caseID string, page Page, customerView bool) (HistoryPage, error) {
 	rows, err := s.queries.ListHistory(ctx, queries.ListHistoryParams{
-		CaseID: caseID,
-		Limit:  int32(page.Size),
-		Offset: int32(page.offset()),
+		CaseID:       caseID,
+		CustomerView: customerView,
+		RowLimit:     int32(page.Size),
+		RowOffset:    int32(page.offset()),
 	})
 	if err != nil {
 		return HistoryPage{}, mapError("list history of "+caseID, err)
@@ -116,11 +120,15 @@ func (s *Store) History(ctx context.Context, caseID string, page Page) (HistoryP
 	out := HistoryPage{Entries: make([]casefile.HistoryEntry, 0, len(rows))}
 	for _, row := range rows {
 		out.Total = row.TotalCount
-		out.Entries = append(out.Entries, historyFromRow(row.CaseHistory))
+		entry := historyFromRow(row.CaseHistory)
+		if customerView && !entry.VisibleToCustomer() {
+			entry.Note = ""
+		}
+		out.Entries = append(out.Entries, entry)
 	}
 	if len(rows) == 0 && page.Number > 1 {
 		// Past the last page the window count has no row to ride on.
-		if out.Total, err = s.queries.CountHistory(ctx, caseID); err != nil {
+		if out.Total, err = s.queries.CountHistory(ctx, queries.CountHistoryParams{CaseID: caseID, CustomerView: customerView}); err != nil {
 			return HistoryPage{}, mapError("count history of "+caseID, err)
 		}
 	}
@@ -177,10 +185,22 @@ func (s *Store) countCases(ctx context.Context, filter CaseFilter) (int64, error
 	})
 }
 
+// noteVisibility reads a row's visibility: a note without one is internal.
+func noteVisibility(row queries.CaseHistory) casefile.NoteVisibility {
+	if row.Note == nil {
+		return ""
+	}
+	if v := value(row.NoteVisibility); v != "" {
+		return casefile.NoteVisibility(v)
+	}
+	return casefile.NoteInternal
+}
+
 func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
 	return casefile.HistoryEntry{
-		Change: casefile.Change(row.Change),
-		Note:   value(row.Note),
+		Change:         casefile.Change(row.Change),
+		Note:           value(row.Note),
+		NoteVisibility: noteVisibility(row),
 		Case: casefile.Case{
 			ID:               row.CaseID,
 			Type:             row.CaseType,

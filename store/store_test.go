@@ -102,7 +102,7 @@ func TestRecordIsIdempotentAndNeverGoesBack(t *testing.T) {
 	require.Equal(t, int64(2), got.Version)
 	require.Equal(t, casefile.StateResolved, got.State)
 
-	history, err := s.History(ctx, v1.ID, store.Page{Number: 1, Size: 100})
+	history, err := s.History(ctx, v1.ID, store.Page{Number: 1, Size: 100}, false)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), history.Total)
 	require.Len(t, history.Entries, 2)
@@ -111,6 +111,49 @@ func TestRecordIsIdempotentAndNeverGoesBack(t *testing.T) {
 	require.Equal(t, "fixed", history.Entries[1].Case.Resolution)
 	require.Equal(t, "checked twice", history.Entries[1].Note)
 	require.Equal(t, t0.Add(time.Minute), history.Entries[1].Case.UpdatedAt)
+}
+
+// A customer's history leaves out notes added for agents only, and shows
+// other notes only where they are marked for the customer.
+func TestCustomersSeeOnlyTheirNotes(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	c := registered("WI0000000001", "C1", t0)
+	entries := []casefile.HistoryEntry{{Case: c, Change: casefile.ChangeRegistered}}
+	for i, e := range []casefile.HistoryEntry{
+		{Change: casefile.ChangeNoteAdded, Note: "called the branch", NoteVisibility: casefile.NoteInternal},
+		{Change: casefile.ChangeNoteAdded, Note: "your card is on its way", NoteVisibility: casefile.NoteCustomer},
+		{Change: casefile.ChangeEscalated, Note: "VIP customer", NoteVisibility: casefile.NoteInternal},
+	} {
+		e.Case = c
+		e.Case.Version = int64(i + 2)
+		entries = append(entries, e)
+	}
+	for _, e := range entries {
+		require.NoError(t, s.Record(ctx, e))
+	}
+
+	agent, err := s.History(ctx, c.ID, store.Page{Number: 1, Size: 100}, false)
+	require.NoError(t, err)
+	require.Equal(t, int64(4), agent.Total)
+	require.Equal(t, casefile.NoteInternal, agent.Entries[1].NoteVisibility)
+	require.Equal(t, "VIP customer", agent.Entries[3].Note)
+
+	customer, err := s.History(ctx, c.ID, store.Page{Number: 1, Size: 100}, true)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), customer.Total)
+	var versions []int64
+	for _, e := range customer.Entries {
+		versions = append(versions, e.Case.Version)
+	}
+	require.Equal(t, []int64{1, 3, 4}, versions)
+	require.Equal(t, "your card is on its way", customer.Entries[1].Note)
+	require.Equal(t, casefile.NoteCustomer, customer.Entries[1].NoteVisibility)
+	require.Empty(t, customer.Entries[2].Note, "an escalation's internal note")
+
+	past, err := s.History(ctx, c.ID, store.Page{Number: 2, Size: 100}, true)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), past.Total, "the count past the last page leaves out the same rows")
 }
 
 func TestCasesFiltersOrdersAndPages(t *testing.T) {

@@ -53,7 +53,7 @@ func (r *caseRun) run(ctx workflow.Context) (casefile.Case, error) {
 		return r.c, err
 	}
 	if !continued {
-		if err := r.record(ctx, casefile.ChangeRegistered, ""); err != nil {
+		if err := r.record(ctx, casefile.ChangeRegistered, "", ""); err != nil {
 			return r.c, err
 		}
 	}
@@ -401,11 +401,11 @@ func (r *caseRun) validateOpen(ifVersion int64) error {
 
 // commit stamps a change made to r.c with a new version and records it.
 func (r *caseRun) commit(ctx workflow.Context, editor Editor, change casefile.Change) (Result, error) {
-	return r.commitNoted(ctx, editor, change, "")
+	return r.commitNoted(ctx, editor, change, "", "")
 }
 
-// commitNoted is commit with an operator's note on the history row.
-func (r *caseRun) commitNoted(ctx workflow.Context, editor Editor, change casefile.Change, note string) (Result, error) {
+// commitNoted is commit with a note, and who may read it, on the history row.
+func (r *caseRun) commitNoted(ctx workflow.Context, editor Editor, change casefile.Change, note string, visibility casefile.NoteVisibility) (Result, error) {
 	r.c.Version++
 	r.c.UpdatedAt = workflow.Now(ctx).UTC()
 	r.c.UpdatedByID, r.c.UpdatedByName = editor.ID, editor.Name
@@ -415,7 +415,7 @@ func (r *caseRun) commitNoted(ctx workflow.Context, editor Editor, change casefi
 	r.showDetails(ctx)
 	result := r.result()
 	result.Recorded = true
-	return result, r.record(ctx, change, note)
+	return result, r.record(ctx, change, note, visibility)
 }
 
 // showDetails sets what the Temporal UI shows as the workflow's current details.
@@ -449,10 +449,10 @@ func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 // shares the case's attachments array, which is never changed in place
 // (attachments are appended, and removeAttachment copies): later changes
 // cannot leak into it.
-func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note string) error {
+func (r *caseRun) record(ctx workflow.Context, change casefile.Change, note string, visibility casefile.NoteVisibility) error {
 	r.pending++
 	defer func() { r.pending-- }()
-	entry := casefile.HistoryEntry{Case: r.c, Change: change, Note: note}
+	entry := casefile.HistoryEntry{Case: r.c, Change: change, Note: note, NoteVisibility: visibility}
 	r.recent = append(r.recent, ChangeSummary{Version: r.c.Version, Change: change, At: r.c.UpdatedAt,
 		By: r.c.UpdatedByName, State: r.c.State, Note: note})
 	if len(r.recent) > RecentChanges {

@@ -101,7 +101,7 @@ func (r *caseRun) deliverCallback(ctx workflow.Context, schedule int, at time.Ti
 // Limits on operator input, as for the API's fields.
 const (
 	maxOperatorLen = 200
-	maxNoteLen     = 4000
+	maxNoteLen     = casefile.MaxNoteLen
 )
 
 // validateOperator checks who acts and what they note, and that the case is open.
@@ -135,18 +135,48 @@ func (r *caseRun) escalateByOperator(ctx workflow.Context, action OperatorAction
 	return r.escalate(ctx, operatorEditor(action.Operator), action.Note)
 }
 
+// validateAddNote checks a note from either side: an operator in the
+// Temporal UI, or an agent through the API (POST /cases/{case-id}/notes).
 func (r *caseRun) validateAddNote(action OperatorAction) error {
-	if err := r.validateOperator(action.Operator, action.Note); err != nil {
+	if err := r.validateOperator(action.author().ID, action.Note); err != nil {
 		return err
+	}
+	switch action.Visibility {
+	case "", casefile.NoteInternal, casefile.NoteCustomer:
+	default:
+		return reject(RejectInvalid, `visibility is "internal" or "customer", not %q`, action.Visibility)
 	}
 	if action.Note == "" {
 		return reject(RejectInvalid, `a note needs its text: {"operator": "jane.doe", "note": "..."}`)
 	}
-	return nil
+	return r.validateOpen(action.IfVersion)
 }
 
 func (r *caseRun) addNote(ctx workflow.Context, action OperatorAction) (Result, error) {
-	return r.commitNoted(ctx, operatorEditor(action.Operator), casefile.ChangeNoteAdded, action.Note)
+	return r.commitNoted(ctx, action.author(), casefile.ChangeNoteAdded, action.Note, noteVisibility(action.Note, action.Visibility))
+}
+
+// author is who adds the note: the API's agent, or the named operator.
+func (a OperatorAction) author() Editor {
+	if a.Editor != nil {
+		return *a.Editor
+	}
+	if a.Operator == "" {
+		return Editor{}
+	}
+	return operatorEditor(a.Operator)
+}
+
+// noteVisibility is who may read a note: nobody's business without one,
+// agents only unless it says otherwise.
+func noteVisibility(note string, v casefile.NoteVisibility) casefile.NoteVisibility {
+	switch {
+	case note == "":
+		return ""
+	case v == "":
+		return casefile.NoteInternal
+	}
+	return v
 }
 
 // validateRescheduleByOperator checks an operator's reschedule as the API
@@ -193,7 +223,7 @@ func (r *caseRun) runResolutionDeadline(ctx workflow.Context) {
 // goes out meanwhile, so that an operator's escalate returns once recorded.
 func (r *caseRun) escalate(ctx workflow.Context, editor Editor, note string) (Result, error) {
 	r.c.Escalated = true
-	result, err := r.commitNoted(ctx, editor, casefile.ChangeEscalated, note)
+	result, err := r.commitNoted(ctx, editor, casefile.ChangeEscalated, note, noteVisibility(note, casefile.NoteInternal))
 	if err != nil {
 		return result, err
 	}

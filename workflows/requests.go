@@ -92,10 +92,17 @@ func rejectField(field, format string, args ...any) error {
 }
 
 // OperatorAction is the input of the escalate and add-note updates, as an
-// operator types it in the Temporal UI: {"operator": "jane.doe", "note": "..."}.
+// operator types it in the Temporal UI: {"operator": "jane.doe", "note": "..."},
+// with "visibility": "customer" for a note the customer may read. The API's
+// POST /cases/{case-id}/notes sends the same, naming its agent as Editor.
 type OperatorAction struct {
-	Operator string `json:"operator"`
+	Operator string `json:"operator,omitempty"`
 	Note     string `json:"note"`
+	// Visibility of an added note: internal (the default) or customer.
+	Visibility casefile.NoteVisibility `json:"visibility,omitempty"`
+	Editor     *Editor                 `json:"editor,omitempty"`
+	// IfVersion, when not 0, is the version the case must be at (If-Match).
+	IfVersion int64 `json:"if-version,omitempty"`
 }
 
 // OperatorReschedule is the input of the reschedule-callback update:

@@ -248,7 +248,7 @@ func casesCommand(cfg config.Config) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
-				found, err := st.History(cmd.Context(), args[0], store.Page{Number: 1, Size: 1000})
+				found, err := st.History(cmd.Context(), args[0], store.Page{Number: 1, Size: 1000}, false)
 				if err != nil {
 					return err
 				}

@@ -68,6 +68,7 @@ type CaseHistory struct {
 	CallbackStatus      *string
 	Escalated           bool
 	Note                *string
+	NoteVisibility      *string
 }
 
 type IdempotencyKey struct {

@@ -97,11 +97,18 @@ func (q *Queries) CountCustomerCases(ctx context.Context, arg CountCustomerCases
 }
 
 const countHistory = `-- name: CountHistory :one
-SELECT count(*) FROM case_history WHERE case_id = $1
+SELECT count(*) FROM case_history
+WHERE case_id = $1
+  AND (NOT $2::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
 `
 
-func (q *Queries) CountHistory(ctx context.Context, caseID string) (int64, error) {
-	row := q.db.QueryRow(ctx, countHistory, caseID)
+type CountHistoryParams struct {
+	CaseID       string
+	CustomerView bool
+}
+
+func (q *Queries) CountHistory(ctx context.Context, arg CountHistoryParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countHistory, arg.CaseID, arg.CustomerView)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -585,17 +592,19 @@ func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesPa
 }
 
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, count(*) OVER () AS total_count
 FROM case_history
 WHERE case_id = $1
+  AND (NOT $2::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
 ORDER BY version
-LIMIT $2 OFFSET $3
+LIMIT $4 OFFSET $3
 `
 
 type ListHistoryParams struct {
-	CaseID string
-	Limit  int32
-	Offset int32
+	CaseID       string
+	CustomerView bool
+	RowOffset    int32
+	RowLimit     int32
 }
 
 type ListHistoryRow struct {
@@ -603,8 +612,14 @@ type ListHistoryRow struct {
 	TotalCount  int64
 }
 
+// In a customer's view, the notes added for agents only stay out.
 func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]ListHistoryRow, error) {
-	rows, err := q.db.Query(ctx, listHistory, arg.CaseID, arg.Limit, arg.Offset)
+	rows, err := q.db.Query(ctx, listHistory,
+		arg.CaseID,
+		arg.CustomerView,
+		arg.RowOffset,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -633,6 +648,7 @@ func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]Lis
 			&i.CaseHistory.CallbackStatus,
 			&i.CaseHistory.Escalated,
 			&i.CaseHistory.Note,
+			&i.CaseHistory.NoteVisibility,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
@@ -755,9 +771,9 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note
+    callback_request_time, callback_status, escalated, note, note_visibility
 ) VALUES (
-    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32
 )
 ON CONFLICT (case_id, version) DO NOTHING
 `
@@ -794,6 +810,7 @@ type RecordCaseParams struct {
 	ResolveBy            *time.Time
 	Change               string
 	Note                 *string
+	NoteVisibility       *string
 }
 
 // One version of a case in one statement, so one round trip and atomic: the
@@ -833,6 +850,7 @@ func (q *Queries) RecordCase(ctx context.Context, arg RecordCaseParams) (int64, 
 		arg.ResolveBy,
 		arg.Change,
 		arg.Note,
+		arg.NoteVisibility,
 	)
 	if err != nil {
 		return 0, err
