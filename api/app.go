@@ -125,6 +125,7 @@ func New(opts Options) *fiber.App {
 	v1.Post("/complaints", h.createComplaint)
 	v1.Post("/service-requests", h.createServiceRequest)
 	v1.Post("/callback-requests", h.createCallbackRequest)
+	v1.Get("/changes", h.changes)
 	return app
 }
 

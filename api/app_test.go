@@ -41,6 +41,9 @@ type fakeCases struct {
 	result       workflows.Result
 	lastNote     workflows.OperatorAction
 	customerView bool
+	feed         []store.FeedEntry
+	feedAfter    store.FeedPosition
+	feedLimit    int
 }
 
 func (f *fakeCases) NextCaseID(context.Context) (string, error) {
@@ -79,6 +82,12 @@ func (f *fakeCases) AddNote(_ context.Context, _, _ string, req workflows.Operat
 	f.calls = append(f.calls, "AddNote")
 	f.lastNote = req
 	return f.result, f.err
+}
+
+func (f *fakeCases) Changes(_ context.Context, after store.FeedPosition, limit int) ([]store.FeedEntry, error) {
+	f.calls = append(f.calls, "Changes")
+	f.feedAfter, f.feedLimit = after, limit
+	return f.feed, f.err
 }
 
 func (f *fakeCases) Case(context.Context, string) (casefile.Case, error) {
@@ -259,6 +268,10 @@ func TestBadInputIsRefusedWithTheOffendingFields(t *testing.T) {
 		{"empty note", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"  ","visibility":"customer"}`, []string{"note"}},
 		{"over-long note", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"` + long + `"}`, []string{"note"}},
 		{"over-long note in bytes", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"` + strings.Repeat("é", 2001) + `"}`, []string{"note"}},
+		{"feed page too large", "GET", "/v1/case/changes?page-size=1001", "", []string{"page-size"}},
+		{"forged feed token", "GET", "/v1/case/changes?after=bm90LWEtdG9rZW4", "", []string{"after"}},
+		{"damaged feed token", "GET", "/v1/case/changes?after=%21%21", "", []string{"after"}},
+		{"feed parameter", "GET", "/v1/case/changes?since=1", "", []string{"since"}},
 		{"note for whom", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"x","visibility":"public"}`, []string{"visibility"}},
 		{"malformed path id", "GET", "/v1/case/cases/123", "", []string{"case-id"}},
 		{"page too large", "GET", "/v1/case/cases?page-size=101", "", []string{"page-size"}},
@@ -531,7 +544,7 @@ func TestContractIsServedWithoutAToken(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{
 		"GET /cases", "GET /cases/{case-id}", "PUT /cases/{case-id}", "DELETE /cases/{case-id}",
-		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments", "POST /cases/{case-id}/notes",
+		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments", "POST /cases/{case-id}/notes", "GET /changes",
 		"DELETE /cases/{case-id}/attachments/{file-id}", "POST /complaints", "POST /service-requests",
 		"POST /callback-requests",
 	}, ops, "every operation of the guide, and no other")
@@ -597,6 +610,41 @@ func TestCustomersNeitherAddNotesNorSeeAgentsOnes(t *testing.T) {
 	require.True(t, f.cases.customerView)
 	f.cases.calls = nil
 	requireProblem(t, f, f.do(t, "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"hi"}`), http.StatusForbidden)
+}
+
+// The feed hands back a token for the position after its last row, and the
+// same token when there is nothing new, so a consumer polls with it.
+func TestChangesFeedTokensResume(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, "GET", "/v1/case/changes", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, []any{}, r.body["Items"])
+	start := r.body["next-token"].(string)
+	require.Equal(t, store.FeedPosition{}, f.cases.feedAfter)
+	require.Equal(t, 100, f.cases.feedLimit)
+
+	c := casefile.Case{ID: "WI0000000001", Type: "Complaint", CustomerID: "C", State: casefile.StateAccepted, Version: 1}
+	f.cases.feed = []store.FeedEntry{
+		{HistoryEntry: casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}, Position: store.FeedPosition{Tx: 900, Seq: 7}},
+		{HistoryEntry: casefile.HistoryEntry{Case: c, Change: casefile.ChangeNoteAdded, Note: "n", NoteVisibility: casefile.NoteInternal},
+			Position: store.FeedPosition{Tx: 901, Seq: 8}},
+	}
+	r = f.do(t, "GET", "/v1/case/changes?page-size=1000&after="+start, "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	items := r.body["Items"].([]any)
+	require.Len(t, items, 2)
+	require.Equal(t, "WI0000000001", items[0].(map[string]any)["case-id"])
+	require.Equal(t, "internal", items[1].(map[string]any)["note-visibility"])
+	next := r.body["next-token"].(string)
+
+	f.cases.feed = nil
+	r = f.do(t, "GET", "/v1/case/changes?after="+next, "")
+	require.Equal(t, store.FeedPosition{Tx: 901, Seq: 8}, f.cases.feedAfter)
+	require.Equal(t, next, r.body["next-token"], "no new rows: the same token")
+
+	f.token = f.mint(t, devissuer.Claims{Subject: "cust-1", Scopes: []string{auth.ScopeRead}, TTL: time.Hour, CustomerID: "C1"})
+	f.cases.calls = nil
+	requireProblem(t, f, f.do(t, "GET", "/v1/case/changes", ""), http.StatusForbidden)
 }
 
 func TestCaseDetailRendersNullsAndUTCMilliseconds(t *testing.T) {

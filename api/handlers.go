@@ -30,6 +30,8 @@ type Cases interface {
 	List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error)
 	// History in a customer's view leaves out what is for agents only.
 	History(ctx context.Context, caseID string, page store.Page, customerView bool) (store.HistoryPage, error)
+	// Changes reads the changes feed after a position.
+	Changes(ctx context.Context, after store.FeedPosition, limit int) ([]store.FeedEntry, error)
 }
 
 type handlers struct {

@@ -244,3 +244,8 @@ func (s *Service) List(ctx context.Context, filter store.CaseFilter, page store.
 func (s *Service) History(ctx context.Context, caseID string, page store.Page, customerView bool) (store.HistoryPage, error) {
 	return s.store.History(ctx, caseID, page, customerView)
 }
+
+// Changes reads the changes feed: history rows of every case after a position.
+func (s *Service) Changes(ctx context.Context, after store.FeedPosition, limit int) ([]store.FeedEntry, error) {
+	return s.store.ChangesAfter(ctx, after, limit)
+}

@@ -182,3 +182,14 @@ SELECT case_id, count(*) AS row_count, count(DISTINCT version) AS versions,
 FROM case_history
 WHERE case_id = ANY(sqlc.arg(case_ids)::text[])
 GROUP BY case_id;
+
+-- name: ChangesAfter :many
+-- History rows after a feed position, in the order of their transactions,
+-- only from transactions older than every one still running: what this
+-- returns is final, nothing can later appear before its last row.
+SELECT sqlc.embed(case_history)
+FROM case_history
+WHERE (tx_id, feed_seq) > (sqlc.arg(after_tx)::bigint, sqlc.arg(after_seq)::bigint)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+ORDER BY tx_id, feed_seq
+LIMIT sqlc.arg(row_limit);

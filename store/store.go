@@ -350,3 +350,35 @@ func (s *Store) HistoryShapes(ctx context.Context, ids []string) (map[string]His
 	}
 	return out, nil
 }
+
+// FeedPosition is a place in the changes feed: just after the history row
+// written as row Seq of transaction Tx. The zero position is the beginning.
+type FeedPosition struct {
+	Tx, Seq int64
+}
+
+// FeedEntry is a history row with its place in the feed.
+type FeedEntry struct {
+	casefile.HistoryEntry
+	Position FeedPosition
+}
+
+// ChangesAfter returns up to limit history rows after a position, of every
+// case, each once, in the order of the transactions that wrote them. It
+// serves only rows of transactions older than every transaction still
+// running, so a later call can never find a row before the last one served:
+// a consumer that resumes from the last position misses nothing.
+func (s *Store) ChangesAfter(ctx context.Context, after FeedPosition, limit int) ([]FeedEntry, error) {
+	rows, err := s.queries.ChangesAfter(ctx, queries.ChangesAfterParams{AfterTx: after.Tx, AfterSeq: after.Seq, RowLimit: int32(limit)})
+	if err != nil {
+		return nil, mapError("read the changes feed", err)
+	}
+	out := make([]FeedEntry, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, FeedEntry{
+			HistoryEntry: historyFromRow(row.CaseHistory),
+			Position:     FeedPosition{Tx: row.CaseHistory.TxID, Seq: row.CaseHistory.FeedSeq},
+		})
+	}
+	return out, nil
+}

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.AddCommand(tokenCommand(cfg), migrateCommand(cfg), temporalCommand(cfg), casesCommand(cfg),
-		callbacksCommand(cfg), searchAttributesCommand(), seedCommand(cfg), reconcileCommand(cfg), codecKeyCommand(), operateCommand(cfg), replayCommand(cfg))
+		callbacksCommand(cfg), searchAttributesCommand(), seedCommand(cfg), reconcileCommand(cfg), codecKeyCommand(), operateCommand(cfg), replayCommand(cfg), followCommand(cfg))
 	root.AddCommand(bench.Commands(cfg, func(ctx context.Context, fn func(*store.Store, *reconcile.Reconciler) error) error {
 		return withReconciler(ctx, cfg, fn)
 	})...)

@@ -69,6 +69,8 @@ type CaseHistory struct {
 	Escalated           bool
 	Note                *string
 	NoteVisibility      *string
+	TxID                int64
+	FeedSeq             int64
 }
 
 type IdempotencyKey struct {

@@ -10,6 +10,72 @@ import (
 	"time"
 )
 
+const changesAfter = `-- name: ChangesAfter :many
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq
+FROM case_history
+WHERE (tx_id, feed_seq) > ($1::bigint, $2::bigint)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+ORDER BY tx_id, feed_seq
+LIMIT $3
+`
+
+type ChangesAfterParams struct {
+	AfterTx  int64
+	AfterSeq int64
+	RowLimit int32
+}
+
+type ChangesAfterRow struct {
+	CaseHistory CaseHistory
+}
+
+// History rows after a feed position, in the order of their transactions,
+// only from transactions older than every one still running: what this
+// returns is final, nothing can later appear before its last row.
+func (q *Queries) ChangesAfter(ctx context.Context, arg ChangesAfterParams) ([]ChangesAfterRow, error) {
+	rows, err := q.db.Query(ctx, changesAfter, arg.AfterTx, arg.AfterSeq, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ChangesAfterRow
+	for rows.Next() {
+		var i ChangesAfterRow
+		if err := rows.Scan(
+			&i.CaseHistory.CaseID,
+			&i.CaseHistory.Version,
+			&i.CaseHistory.VersionDate,
+			&i.CaseHistory.Change,
+			&i.CaseHistory.CaseType,
+			&i.CaseHistory.UpdatedByID,
+			&i.CaseHistory.UpdatedByName,
+			&i.CaseHistory.CustomerID,
+			&i.CaseHistory.CustomerName,
+			&i.CaseHistory.CustomerIdentNum,
+			&i.CaseHistory.RegistrationDate,
+			&i.CaseHistory.State,
+			&i.CaseHistory.Resolution,
+			&i.CaseHistory.Importance,
+			&i.CaseHistory.Details,
+			&i.CaseHistory.ArrangementNum,
+			&i.CaseHistory.CallbackRequestTime,
+			&i.CaseHistory.CallbackStatus,
+			&i.CaseHistory.Escalated,
+			&i.CaseHistory.Note,
+			&i.CaseHistory.NoteVisibility,
+			&i.CaseHistory.TxID,
+			&i.CaseHistory.FeedSeq,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const claimIdempotencyKey = `-- name: ClaimIdempotencyKey :execrows
 INSERT INTO idempotency_keys (subject, key, request_hash)
 VALUES ($1, $2, $3)
@@ -592,7 +658,7 @@ func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesPa
 }
 
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, count(*) OVER () AS total_count
 FROM case_history
 WHERE case_id = $1
   AND (NOT $2::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
@@ -649,6 +715,8 @@ func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]Lis
 			&i.CaseHistory.Escalated,
 			&i.CaseHistory.Note,
 			&i.CaseHistory.NoteVisibility,
+			&i.CaseHistory.TxID,
+			&i.CaseHistory.FeedSeq,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
