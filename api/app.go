@@ -53,6 +53,8 @@ type Options struct {
 	Metrics *metrics.API
 	// Tracer, if set, opens a span per request; Temporal and SQL spans nest in it.
 	Tracer trace.TracerProvider
+	// ResolutionCodes are the codes a resolve or close may give; empty: none.
+	ResolutionCodes []string
 }
 
 // New builds the Fiber app serving the Case API.
@@ -99,7 +101,7 @@ func New(opts Options) *fiber.App {
 		app.Get("/metrics", adaptor.HTTPHandler(opts.Metrics.Handler()))
 	}
 	serveSpec(app)
-	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now}
+	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now, resolutionCodes: opts.ResolutionCodes}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
 	if opts.RateLimit > 0 {
 		v1.Use(limiter.New(limiter.Config{

@@ -272,6 +272,9 @@ func TestBadInputIsRefusedWithTheOffendingFields(t *testing.T) {
 		{"forged feed token", "GET", "/v1/case/changes?after=bm90LWEtdG9rZW4", "", []string{"after"}},
 		{"damaged feed token", "GET", "/v1/case/changes?after=%21%21", "", []string{"after"}},
 		{"feed parameter", "GET", "/v1/case/changes?since=1", "", []string{"since"}},
+		{"unknown resolution code", "PUT", "/v1/case/cases/WI0000000001", `{"state":"Resolved","resolution":"x","resolution-code":"Nope"}`,
+			[]string{"resolution-code"}},
+		{"unknown resolution code on close", "DELETE", "/v1/case/cases/WI0000000001", `{"resolution-code":"Nope"}`, []string{"resolution-code"}},
 		{"note for whom", "POST", "/v1/case/cases/WI0000000001/notes", `{"note":"x","visibility":"public"}`, []string{"visibility"}},
 		{"malformed path id", "GET", "/v1/case/cases/123", "", []string{"case-id"}},
 		{"page too large", "GET", "/v1/case/cases?page-size=101", "", []string{"page-size"}},
@@ -614,6 +617,19 @@ func TestCustomersNeitherAddNotesNorSeeAgentsOnes(t *testing.T) {
 
 // The feed hands back a token for the position after its last row, and the
 // same token when there is nothing new, so a consumer polls with it.
+func TestResolutionCodesComeFromTheConfiguredList(t *testing.T) {
+	f := newFixture(t, func(o *api.Options) { o.ResolutionCodes = []string{"ComplaintUpheld", "Explained"} })
+	f.cases.result = workflows.Result{CaseID: "WI0000000001", Version: 2, Recorded: true}
+	r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"state":"Resolved","resolution":"refund","resolution-code":"ComplaintUpheld"}`)
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, "ComplaintUpheld", f.cases.lastProgress.ResolutionCode)
+
+	f.cases.calls = nil
+	r = f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"state":"Resolved","resolution":"x","resolution-code":"Upheld"}`)
+	requireProblem(t, f, r, http.StatusBadRequest)
+	require.Contains(t, r.rawBody, "ComplaintUpheld, Explained")
+}
+
 func TestChangesFeedTokensResume(t *testing.T) {
 	f := newFixture(t)
 	r := f.do(t, "GET", "/v1/case/changes", "")

@@ -35,9 +35,10 @@ type Cases interface {
 }
 
 type handlers struct {
-	cases Cases
-	keys  IdempotencyStore
-	now   func() time.Time
+	cases           Cases
+	keys            IdempotencyStore
+	now             func() time.Time
+	resolutionCodes []string
 }
 
 func (h *handlers) createComplaint(c *fiber.Ctx) error {
@@ -211,7 +212,7 @@ func (h *handlers) beginChange(c *fiber.Ctx, body changeBody, bodyOptional bool)
 			return change{}, err
 		}
 		var v validator
-		body.validate(&v, id, h.now())
+		body.validate(&v, id, rules{now: h.now(), resolutionCodes: h.resolutionCodes})
 		if err := v.err(); err != nil {
 			return change{}, err
 		}
@@ -240,12 +241,13 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 		return err
 	}
 	result, err := h.cases.Progress(c.UserContext(), ch.caseID, ch.operationID, workflows.ProgressRequest{
-		IfVersion:  ch.ifVersion,
-		Editor:     editorOf(c, req.UpdatedByName),
-		CaseType:   req.CaseType,
-		State:      casefile.State(req.State),
-		Resolution: req.Resolution,
-		CallbackAt: req.callbackAt,
+		IfVersion:      ch.ifVersion,
+		Editor:         editorOf(c, req.UpdatedByName),
+		CaseType:       req.CaseType,
+		State:          casefile.State(req.State),
+		Resolution:     req.Resolution,
+		ResolutionCode: req.ResolutionCode,
+		CallbackAt:     req.callbackAt,
 	})
 	if err != nil {
 		return err
@@ -264,10 +266,11 @@ func (h *handlers) closeCase(c *fiber.Ctx) error {
 		return err
 	}
 	result, err := h.cases.Close(c.UserContext(), ch.caseID, ch.operationID, workflows.CloseRequest{
-		IfVersion:  ch.ifVersion,
-		Editor:     editorOf(c, req.UpdatedByName),
-		CaseType:   req.CaseType,
-		Resolution: req.Resolution,
+		IfVersion:      ch.ifVersion,
+		Editor:         editorOf(c, req.UpdatedByName),
+		CaseType:       req.CaseType,
+		Resolution:     req.Resolution,
+		ResolutionCode: req.ResolutionCode,
 	})
 	if err != nil {
 		return err

@@ -177,6 +177,8 @@ func (v caseView) appendJSON(b []byte) []byte {
 	b = appendString(b, v.VersionNum)
 	b = append(b, `,"updated-at":`...)
 	b = appendTimestamp(b, v.UpdatedAt)
+	b = append(b, `,"resolution-code":`...)
+	b = appendNullable(b, v.ResolutionCode)
 	return append(b, '}')
 }
 
@@ -204,6 +206,8 @@ func (v historyView) appendJSON(b []byte) []byte {
 	b = appendNullable(b, v.Note)
 	b = append(b, `,"note-visibility":`...)
 	b = appendNullable(b, v.NoteVisibility)
+	b = append(b, `,"resolution-code":`...)
+	b = appendNullable(b, v.ResolutionCode)
 	return append(b, '}')
 }
 

@@ -101,14 +101,25 @@ type closeRequest struct {
 	UpdatedByID   string `json:"updated-by-id"`
 	UpdatedByName string `json:"updated-by-name"`
 	Resolution    string `json:"resolution"`
+	// ResolutionCode is one of the configured codes (an extension).
+	ResolutionCode string `json:"resolution-code"`
 }
 
-func (r *closeRequest) validate(v *validator, pathID string, _ time.Time) {
+func (r *closeRequest) validate(v *validator, pathID string, checks rules) {
 	v.sameCase("case-id", r.CaseID, pathID)
 	v.text("case-type", r.CaseType, maxIDLen)
 	v.text("updated-by-id", r.UpdatedByID, maxIDLen)
 	v.text("updated-by-name", r.UpdatedByName, maxNameLen)
 	v.text("resolution", r.Resolution, maxTextLen)
+	if r.ResolutionCode != "" && !slices.Contains(checks.resolutionCodes, r.ResolutionCode) {
+		v.add("resolution-code", "is not one of the bank's resolution codes: "+strings.Join(checks.resolutionCodes, ", "))
+	}
+}
+
+// rules are what a change is checked against besides its own fields.
+type rules struct {
+	now             time.Time
+	resolutionCodes []string
 }
 
 // progressRequest is the body of PUT /cases/{case-id}.
@@ -123,11 +134,12 @@ type progressRequest struct {
 
 // changeBody is the body of a change to an existing case.
 type changeBody interface {
-	validate(v *validator, pathID string, now time.Time)
+	validate(v *validator, pathID string, checks rules)
 }
 
-func (r *progressRequest) validate(v *validator, pathID string, now time.Time) {
-	r.closeRequest.validate(v, pathID, now)
+func (r *progressRequest) validate(v *validator, pathID string, checks rules) {
+	r.closeRequest.validate(v, pathID, checks)
+	now := checks.now
 	oneOf(v, "state", casefile.State(r.State), []casefile.State{casefile.StateAccepted, casefile.StateResolved})
 	if r.CallbackRequestTime != "" {
 		at := callbackTime(v, r.CallbackRequestTime, now)
@@ -143,7 +155,7 @@ type attachmentRequest struct {
 	CustomerID string `json:"customer-id"`
 }
 
-func (r *attachmentRequest) validate(v *validator, pathID string, _ time.Time) {
+func (r *attachmentRequest) validate(v *validator, pathID string, _ rules) {
 	v.sameCase("case-id", r.CaseID, pathID)
 	v.required("file-id", r.FileID)
 	v.text("file-id", r.FileID, maxFileIDLen)
@@ -158,7 +170,7 @@ type noteRequest struct {
 	Visibility string `json:"visibility"`
 }
 
-func (r *noteRequest) validate(v *validator, _ string, _ time.Time) {
+func (r *noteRequest) validate(v *validator, _ string, _ rules) {
 	v.required("note", r.Note)
 	v.text("note", r.Note, casefile.MaxNoteLen)
 	if len(r.Note) > casefile.MaxNoteLen && utf8.RuneCountInString(r.Note) <= casefile.MaxNoteLen {

@@ -108,6 +108,7 @@ type caseView struct {
 	Escalated            bool             `json:"escalated"`
 	VersionNum           string           `json:"version-num"`
 	UpdatedAt            timestamp        `json:"updated-at"`
+	ResolutionCode       *string          `json:"resolution-code"`
 }
 
 // caseRef is a case written as its caseView when the page is written: a
@@ -148,6 +149,7 @@ func viewOfCase(c *casefile.Case) caseView {
 		CallbackStatus:       null((*string)(&c.CallbackStatus)),
 		ResolveBy:            timestampOf(c.ResolveBy),
 		Escalated:            c.Escalated,
+		ResolutionCode:       null(&c.ResolutionCode),
 		VersionNum:           strconv.FormatInt(c.Version, 10),
 		UpdatedAt:            timestamp(c.UpdatedAt),
 	}
@@ -168,6 +170,7 @@ type historyView struct {
 	Note           *string   `json:"note"`
 	// NoteVisibility is "internal" or "customer" where there is a note.
 	NoteVisibility *string `json:"note-visibility"`
+	ResolutionCode *string `json:"resolution-code"`
 }
 
 func viewOfHistory(e *casefile.HistoryEntry) historyView {
@@ -185,6 +188,7 @@ func viewOfHistory(e *casefile.HistoryEntry) historyView {
 		Escalated:      c.Escalated,
 		Note:           null(&e.Note),
 		NoteVisibility: noteVisibilityOf(e),
+		ResolutionCode: null(&c.ResolutionCode),
 	}
 }
 

@@ -79,19 +79,22 @@ type Attachment struct {
 
 // Case is the full current state of one case. Empty strings mean "no value".
 type Case struct {
-	ID                   string
-	Class                Class
-	Type                 string
-	RegisteredByID       string
-	RegisteredByName     string
-	UpdatedByID          string
-	UpdatedByName        string
-	CustomerID           string
-	CustomerName         string
-	CustomerIdentNum     string
-	RegisteredAt         time.Time
-	State                State
-	Resolution           string
+	ID               string
+	Class            Class
+	Type             string
+	RegisteredByID   string
+	RegisteredByName string
+	UpdatedByID      string
+	UpdatedByName    string
+	CustomerID       string
+	CustomerName     string
+	CustomerIdentNum string
+	RegisteredAt     time.Time
+	State            State
+	Resolution       string
+	// ResolutionCode is the code from the bank's list a case was resolved
+	// or closed with, for reporting; empty when none was given.
+	ResolutionCode       string
 	Importance           string
 	Details              string
 	ArrangementNum       string

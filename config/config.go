@@ -49,6 +49,8 @@ type Config struct {
 	Auth        Auth
 	Lifecycle   Lifecycle
 	Delivery    Delivery
+	// ResolutionCodes are the codes a case may be resolved or closed with.
+	ResolutionCodes []string
 	// LogLevel is a zap level name (debug, info, warn, error).
 	LogLevel string
 	// LogDevelopment switches zap to its human-readable console encoder.
@@ -172,6 +174,16 @@ const (
 )
 
 // list splits a comma-separated setting, dropping blanks.
+// DefaultResolutionCodes is the list of resolution codes unless
+// CASE_RESOLUTION_CODES gives the bank's own: outcomes of complaints
+// (upheld, partly upheld, rejected, explained, withdrawn, referred to the
+// ombudsman) and of service requests (fulfilled, declined, duplicate, no
+// reply from the customer).
+var DefaultResolutionCodes = []string{
+	"ComplaintUpheld", "ComplaintPartlyUpheld", "ComplaintRejected", "Explained", "Withdrawn",
+	"ReferredToOmbudsman", "RequestFulfilled", "RequestDeclined", "Duplicate", "NoCustomerReply",
+}
+
 func list(value string) []string {
 	var out []string
 	for _, v := range strings.Split(value, ",") {
@@ -261,6 +273,7 @@ func Load(getenv func(string) string) (Config, error) {
 			CacheSize:     integer("AUTH_CACHE_SIZE", "10000", 0),
 			CacheMaxAge:   duration("AUTH_CACHE_MAX_AGE", "5m"),
 		},
+		ResolutionCodes: list(env("CASE_RESOLUTION_CODES", strings.Join(DefaultResolutionCodes, ","))),
 		Lifecycle: Lifecycle{
 			AutoCloseAfter: duration("CASE_AUTO_CLOSE_AFTER", "168h"),
 			ResolveWithin: map[string]time.Duration{

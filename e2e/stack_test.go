@@ -164,7 +164,7 @@ func startTemporalUI(t *testing.T, logger *zap.Logger, dbFile, hostPort, codecEn
 // the attributes of the values it is given.
 func allSearchAttributes() temporal.SearchAttributes {
 	at := time.Now()
-	return workflows.SearchAttributes(casefile.Case{CallbackAt: &at})
+	return workflows.SearchAttributes(casefile.Case{CallbackAt: &at, ResolutionCode: "Explained"})
 }
 
 func freeHostPort(t *testing.T) string {
@@ -218,8 +218,9 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		Tracer:      opts.tracer,
 		Verifier: auth.NewVerifier(auth.Options{Keys: auth.StaticKeys{Keys: keys}, Issuer: "e2e", Audience: "case-api",
 			Algorithms: auth.DefaultAlgorithms, Leeway: time.Second}),
-		Logger:         logger,
-		RequestTimeout: 30 * time.Second,
+		Logger:          logger,
+		RequestTimeout:  30 * time.Second,
+		ResolutionCodes: config.DefaultResolutionCodes,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -15,7 +15,7 @@ import (
 
 // caseColumns is the number of columns of cases; a listing's rows carry their
 // total count (and a customer page its row number) after them.
-const caseColumns = 29
+const caseColumns = 30
 
 // collectCases scans every row of rows into a case, and the total count a
 // listing's rows carry.
@@ -29,7 +29,7 @@ func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 		&i.RegistrationDate, &i.State, &i.Resolution, &i.Importance, &i.Details, &i.ArrangementNum,
 		&i.CommReason, &i.CommReplyAddress, &i.CommReplyAddressCode, &i.CommType, &i.RelCaseID,
 		&i.CallbackRequestTime, &i.Categorry, &i.Attachments, &i.Version, &i.UpdatedAt,
-		&i.CallbackStatus, &i.Escalated, &i.ResolveBy}
+		&i.CallbackStatus, &i.Escalated, &i.ResolveBy, &i.ResolutionCode}
 	switch len(rows.FieldDescriptions()) - caseColumns {
 	case 1:
 		dest = append(dest, &total)
@@ -85,5 +85,6 @@ func caseFromRow(i queries.Case) (casefile.Case, error) {
 		CallbackStatus:       casefile.CallbackStatus(value(i.CallbackStatus)),
 		Escalated:            i.Escalated,
 		ResolveBy:            utc(i.ResolveBy),
+		ResolutionCode:       value(i.ResolutionCode),
 	}, nil
 }

@@ -16,10 +16,10 @@ WITH current_row AS (
         registration_date, state, resolution, importance, details, arrangement_num,
         comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
         callback_request_time, categorry, attachments, version, updated_at,
-        callback_status, escalated, resolve_by
+        callback_status, escalated, resolve_by, resolution_code
     ) VALUES (
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29
+        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $33
     )
     ON CONFLICT (case_id) DO UPDATE SET
         case_type = EXCLUDED.case_type,
@@ -32,6 +32,7 @@ WITH current_row AS (
         callback_status = EXCLUDED.callback_status,
         escalated = EXCLUDED.escalated,
         resolve_by = EXCLUDED.resolve_by,
+        resolution_code = EXCLUDED.resolution_code,
         version = EXCLUDED.version,
         updated_at = EXCLUDED.updated_at
     WHERE cases.version < EXCLUDED.version
@@ -40,9 +41,9 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note, note_visibility
+    callback_request_time, callback_status, escalated, note, note_visibility, resolution_code
 ) VALUES (
-    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32, $33
 )
 ON CONFLICT (case_id, version) DO NOTHING;
 

@@ -86,6 +86,7 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 		Change:               string(entry.Change),
 		Note:                 nullable(entry.Note),
 		NoteVisibility:       nullable(string(entry.NoteVisibility)),
+		ResolutionCode:       nullable(c.ResolutionCode),
 	})
 	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
 }
@@ -218,6 +219,7 @@ func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
 			CallbackAt:       utc(row.CallbackRequestTime),
 			CallbackStatus:   casefile.CallbackStatus(value(row.CallbackStatus)),
 			Escalated:        row.Escalated,
+			ResolutionCode:   value(row.ResolutionCode),
 			Version:          row.Version,
 			UpdatedAt:        row.VersionDate.UTC(),
 		},

@@ -224,6 +224,12 @@ func (r *caseRun) validateProgress(req ProgressRequest) error {
 	default:
 		return reject(RejectInvalid, "unknown state %q", req.State)
 	}
+	if req.ResolutionCode != "" {
+		resolved := req.State == casefile.StateResolved || req.State == "" && r.c.State == casefile.StateResolved
+		if !resolved {
+			return rejectField(FieldResolutionCode, "goes with resolving the case (state Resolved) or with a resolved case")
+		}
+	}
 	if req.CallbackAt != nil && !r.hasCallbackAt(*req.CallbackAt) {
 		return r.validateReschedule()
 	}
@@ -261,7 +267,8 @@ func (r *caseRun) hasCallbackAt(at time.Time) bool {
 // a request that asks only for what the case already has records nothing.
 func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, error) {
 	newState := req.State != "" && req.State != r.c.State
-	newResolution := req.Resolution != "" && req.Resolution != r.c.Resolution
+	newResolution := req.Resolution != "" && req.Resolution != r.c.Resolution ||
+		req.ResolutionCode != "" && req.ResolutionCode != r.c.ResolutionCode
 	newCallback := req.CallbackAt != nil && !r.hasCallbackAt(*req.CallbackAt)
 	if !newState && !newResolution && !newCallback {
 		return r.result(), nil
@@ -274,7 +281,7 @@ func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, e
 		r.c.ResolvedAt = &now
 	case newState && req.State == casefile.StateAccepted:
 		change = casefile.ChangeReopened
-		r.c.Resolution = ""
+		r.c.Resolution, r.c.ResolutionCode = "", ""
 		r.c.ResolvedAt = nil
 	case newCallback:
 		change = casefile.ChangeCallbackRescheduled
@@ -284,6 +291,9 @@ func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, e
 	}
 	if req.Resolution != "" {
 		r.c.Resolution = req.Resolution
+	}
+	if req.ResolutionCode != "" {
+		r.c.ResolutionCode = req.ResolutionCode
 	}
 	if newCallback {
 		r.reschedule(ctx, *req.CallbackAt)
@@ -320,13 +330,16 @@ func (r *caseRun) validateClose(req CloseRequest) error {
 }
 
 func (r *caseRun) close(ctx workflow.Context, req CloseRequest) (Result, error) {
-	return r.closeCase(ctx, req.Editor, req.Resolution)
+	return r.closeCase(ctx, req.Editor, req.Resolution, req.ResolutionCode)
 }
 
-func (r *caseRun) closeCase(ctx workflow.Context, editor Editor, resolution string) (Result, error) {
+func (r *caseRun) closeCase(ctx workflow.Context, editor Editor, resolution, code string) (Result, error) {
 	r.c.State = casefile.StateClosed
 	if resolution != "" {
 		r.c.Resolution = resolution
+	}
+	if code != "" {
+		r.c.ResolutionCode = code
 	}
 	if r.c.CallbackStatus == casefile.CallbackScheduled && !r.delivering {
 		r.c.CallbackStatus = casefile.CallbackCancelled
@@ -438,6 +451,11 @@ func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 	}
 	if r.c.CallbackAt != nil {
 		updates = append(updates, CallbackStatusKey.ValueSet(string(r.c.CallbackStatus)), CallbackAtKey.ValueSet(*r.c.CallbackAt))
+	}
+	if r.c.ResolutionCode != "" {
+		updates = append(updates, ResolutionCodeKey.ValueSet(r.c.ResolutionCode))
+	} else {
+		updates = append(updates, ResolutionCodeKey.ValueUnset())
 	}
 	return updates
 }

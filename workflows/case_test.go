@@ -395,6 +395,36 @@ func (s *caseWorkflowSuite) TestProgressThatChangesNothingRecordsNothing() {
 	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeResolved, casefile.ChangeUpdated, casefile.ChangeClosed}, s.changes())
 }
 
+// A resolution code goes with resolving or closing: refused on a case that
+// stays Accepted, kept through close, and cleared when the case reopens.
+func (s *caseWorkflowSuite) TestResolutionCodeFollowsTheResolution() {
+	early := s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, Resolution: "looked at it", ResolutionCode: "Explained"})
+	resolved := s.update(2*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateResolved, Resolution: "refunded", ResolutionCode: "ComplaintUpheld"})
+	reopened := s.update(3*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{Editor: agent, State: casefile.StateAccepted})
+	closed := s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent, ResolutionCode: "Withdrawn"})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(complaint(), noClocks))
+
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(early.err, &appErr))
+	var field string
+	s.Require().NoError(appErr.Details(&field))
+	s.Equal(workflows.FieldResolutionCode, field)
+	s.NoError(resolved.err)
+	s.NoError(reopened.err)
+	s.NoError(closed.err)
+	s.log.mu.Lock()
+	var codes []string
+	for _, e := range s.log.entries {
+		codes = append(codes, e.Case.ResolutionCode)
+	}
+	s.log.mu.Unlock()
+	s.Equal([]string{"", "ComplaintUpheld", "", "Withdrawn"}, codes)
+	s.Equal("Withdrawn", s.result().ResolutionCode)
+}
+
 func TestCaseWorkflowIDAndSummary(t *testing.T) {
 	c := complaint()
 	require.Equal(t, "case-WI0000000042", workflows.CaseWorkflowID(c.ID))

@@ -275,7 +275,7 @@ func (r *caseRun) runReopenWindow(ctx workflow.Context) {
 			}
 			continue // reopened, or resolved again: a new window
 		}
-		if _, err := r.closeCase(ctx, systemEditor, ""); err != nil {
+		if _, err := r.closeCase(ctx, systemEditor, "", ""); err != nil {
 			workflow.GetLogger(ctx).Error("Closing resolved case failed", "case-id", r.c.ID, "error", err)
 		}
 		return

@@ -53,6 +53,8 @@ var (
 	CallbackStatusKey = temporal.NewSearchAttributeKeyKeyword("CallbackStatus")
 	// CallbackAtKey is when a callback request's callback is due.
 	CallbackAtKey = temporal.NewSearchAttributeKeyTime("CallbackAt")
+	// ResolutionCodeKey is a resolved or closed case's resolution code, for reporting.
+	ResolutionCodeKey = temporal.NewSearchAttributeKeyKeyword("CaseResolutionCode")
 )
 
 // SearchAttributes are the attributes a new case workflow starts with.
@@ -68,6 +70,9 @@ func SearchAttributes(c casefile.Case) temporal.SearchAttributes {
 	if c.CallbackAt != nil {
 		updates = append(updates, CallbackStatusKey.ValueSet(string(casefile.CallbackScheduled)), CallbackAtKey.ValueSet(*c.CallbackAt))
 	}
+	if c.ResolutionCode != "" {
+		updates = append(updates, ResolutionCodeKey.ValueSet(c.ResolutionCode))
+	}
 	return temporal.NewSearchAttributes(updates...)
 }
 
@@ -75,7 +80,7 @@ func SearchAttributes(c casefile.Case) temporal.SearchAttributes {
 // must be registered on the namespace.
 var SearchAttributeKeys = []temporal.SearchAttributeKey{
 	CaseStateKey, CaseTypeKey, CaseClassKey, CustomerIDKey, ImportanceKey,
-	CaseEscalatedKey, CallbackStatusKey, CallbackAtKey,
+	CaseEscalatedKey, CallbackStatusKey, CallbackAtKey, ResolutionCodeKey,
 }
 
 // SearchAttributeDefinitions renders each key as NAME=TYPE, the form of the

@@ -26,6 +26,8 @@ type ProgressRequest struct {
 	CaseType   string
 	State      casefile.State
 	Resolution string
+	// ResolutionCode goes with resolving, or with a resolved case.
+	ResolutionCode string
 	// CallbackAt reschedules the callback of a callback request.
 	CallbackAt *time.Time
 }
@@ -35,8 +37,9 @@ type CloseRequest struct {
 	Editor    Editor
 	IfVersion int64
 	// CaseType, when given, must be the case's type; it changes nothing.
-	CaseType   string
-	Resolution string
+	CaseType       string
+	Resolution     string
+	ResolutionCode string
 }
 
 // AddAttachmentRequest attaches file metadata; adding a file id that is already
@@ -82,9 +85,13 @@ func reject(kind, format string, args ...any) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), kind, temporal.ApplicationErrorOptions{NonRetryable: true})
 }
 
-// FieldCaseType names the request field a RejectInvalid is about, carried as
-// the application error's details so that the API can point at the field.
-const FieldCaseType = "case-type"
+// FieldCaseType and FieldResolutionCode name the request field a
+// RejectInvalid is about, carried as the application error's details so
+// that the API can point at the field.
+const (
+	FieldCaseType       = "case-type"
+	FieldResolutionCode = "resolution-code"
+)
 
 func rejectField(field, format string, args ...any) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), RejectInvalid,

@@ -49,18 +49,19 @@ func run(ctx context.Context) error {
 		st = st.BatchReads(cfg.DatabaseCaseReads)
 	}
 	app := api.New(api.Options{
-		Cases:          caseops.New(tc, st, policyOf(cfg.Lifecycle)),
-		Idempotency:    st,
-		RateLimit:      cfg.RateLimit,
-		RateWindow:     cfg.RateWindow,
-		CORSOrigins:    cfg.CORSOrigins,
-		Metrics:        measured,
-		Tracer:         tp,
-		Health:         health.Handler(health.Dependencies(pool, tc)),
-		Verifier:       verifier,
-		Logger:         logger,
-		AccessLog:      accessLog,
-		RequestTimeout: cfg.RequestTimeout,
+		Cases:           caseops.New(tc, st, policyOf(cfg.Lifecycle)),
+		Idempotency:     st,
+		RateLimit:       cfg.RateLimit,
+		RateWindow:      cfg.RateWindow,
+		CORSOrigins:     cfg.CORSOrigins,
+		Metrics:         measured,
+		Tracer:          tp,
+		Health:          health.Handler(health.Dependencies(pool, tc)),
+		Verifier:        verifier,
+		Logger:          logger,
+		AccessLog:       accessLog,
+		RequestTimeout:  cfg.RequestTimeout,
+		ResolutionCodes: cfg.ResolutionCodes,
 	})
 	go expireIdempotencyKeys(ctx, st, logger)
 	served := make(chan error, 1)

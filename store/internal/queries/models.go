@@ -38,6 +38,7 @@ type Case struct {
 	CallbackStatus       *string
 	Escalated            bool
 	ResolveBy            *time.Time
+	ResolutionCode       *string
 }
 
 type CaseCount struct {
@@ -71,6 +72,7 @@ type CaseHistory struct {
 	NoteVisibility      *string
 	TxID                int64
 	FeedSeq             int64
+	ResolutionCode      *string
 }
 
 type IdempotencyKey struct {

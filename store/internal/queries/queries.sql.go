@@ -11,7 +11,7 @@ import (
 )
 
 const changesAfter = `-- name: ChangesAfter :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code
 FROM case_history
 WHERE (tx_id, feed_seq) > ($1::bigint, $2::bigint)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -65,6 +65,7 @@ func (q *Queries) ChangesAfter(ctx context.Context, arg ChangesAfterParams) ([]C
 			&i.CaseHistory.NoteVisibility,
 			&i.CaseHistory.TxID,
 			&i.CaseHistory.FeedSeq,
+			&i.CaseHistory.ResolutionCode,
 		); err != nil {
 			return nil, err
 		}
@@ -193,7 +194,7 @@ func (q *Queries) ExpireIdempotencyKeys(ctx context.Context, cutoff time.Time) (
 }
 
 const getCase = `-- name: GetCase :one
-SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by FROM cases WHERE case_id = $1
+SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by, resolution_code FROM cases WHERE case_id = $1
 `
 
 func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
@@ -229,12 +230,13 @@ func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
 		&i.CallbackStatus,
 		&i.Escalated,
 		&i.ResolveBy,
+		&i.ResolutionCode,
 	)
 	return i, err
 }
 
 const getCases = `-- name: GetCases :many
-SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by FROM cases WHERE case_id = ANY($1::text[])
+SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by, resolution_code FROM cases WHERE case_id = ANY($1::text[])
 `
 
 func (q *Queries) GetCases(ctx context.Context, caseIds []string) ([]Case, error) {
@@ -276,6 +278,7 @@ func (q *Queries) GetCases(ctx context.Context, caseIds []string) ([]Case, error
 			&i.CallbackStatus,
 			&i.Escalated,
 			&i.ResolveBy,
+			&i.ResolutionCode,
 		); err != nil {
 			return nil, err
 		}
@@ -384,7 +387,7 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int
 }
 
 const listCallbacks = `-- name: ListCallbacks :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code
 FROM cases
 WHERE case_class = 'CallbackRequest'
   AND ($1::text IS NULL OR callback_status = $1::text)
@@ -441,6 +444,7 @@ func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([
 			&i.Case.CallbackStatus,
 			&i.Case.Escalated,
 			&i.Case.ResolveBy,
+			&i.Case.ResolutionCode,
 		); err != nil {
 			return nil, err
 		}
@@ -453,7 +457,7 @@ func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([
 }
 
 const listCases = `-- name: ListCases :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, (
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code, (
     SELECT COALESCE(sum(k.n), 0) FROM case_counts k
     WHERE (CASE WHEN $1::text IS NULL THEN k.state <> 'Closed' ELSE k.state = $1::text END)
       AND ($2::text IS NULL OR k.case_type = $2::text)
@@ -523,6 +527,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.Case.CallbackStatus,
 			&i.Case.Escalated,
 			&i.Case.ResolveBy,
+			&i.Case.ResolutionCode,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
@@ -536,9 +541,9 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const listCustomerCases = `-- name: ListCustomerCases :many
-SELECT page.case_id, page.case_class, page.case_type, page.registered_by_id, page.registered_by_name, page.updated_by_id, page.updated_by_name, page.customer_id, page.customer_name, page.customer_ident_num, page.registration_date, page.state, page.resolution, page.importance, page.details, page.arrangement_num, page.comm_reason, page.comm_reply_address, page.comm_reply_address_code, page.comm_type, page.rel_case_id, page.callback_request_time, page.categorry, page.attachments, page.version, page.updated_at, page.callback_status, page.escalated, page.resolve_by, page.total_count, page.position
+SELECT page.case_id, page.case_class, page.case_type, page.registered_by_id, page.registered_by_name, page.updated_by_id, page.updated_by_name, page.customer_id, page.customer_name, page.customer_ident_num, page.registration_date, page.state, page.resolution, page.importance, page.details, page.arrangement_num, page.comm_reason, page.comm_reply_address, page.comm_reply_address_code, page.comm_type, page.rel_case_id, page.callback_request_time, page.categorry, page.attachments, page.version, page.updated_at, page.callback_status, page.escalated, page.resolve_by, page.resolution_code, page.total_count, page.position
 FROM (
-  SELECT c.case_id, c.case_class, c.case_type, c.registered_by_id, c.registered_by_name, c.updated_by_id, c.updated_by_name, c.customer_id, c.customer_name, c.customer_ident_num, c.registration_date, c.state, c.resolution, c.importance, c.details, c.arrangement_num, c.comm_reason, c.comm_reply_address, c.comm_reply_address_code, c.comm_type, c.rel_case_id, c.callback_request_time, c.categorry, c.attachments, c.version, c.updated_at, c.callback_status, c.escalated, c.resolve_by, count(*) OVER () AS total_count,
+  SELECT c.case_id, c.case_class, c.case_type, c.registered_by_id, c.registered_by_name, c.updated_by_id, c.updated_by_name, c.customer_id, c.customer_name, c.customer_ident_num, c.registration_date, c.state, c.resolution, c.importance, c.details, c.arrangement_num, c.comm_reason, c.comm_reply_address, c.comm_reply_address_code, c.comm_type, c.rel_case_id, c.callback_request_time, c.categorry, c.attachments, c.version, c.updated_at, c.callback_status, c.escalated, c.resolve_by, c.resolution_code, count(*) OVER () AS total_count,
          row_number() OVER (ORDER BY c.registration_date DESC, c.case_id DESC) AS position
   FROM cases AS c
   WHERE c.customer_id = $1
@@ -588,6 +593,7 @@ type ListCustomerCasesRow struct {
 	CallbackStatus       *string
 	Escalated            bool
 	ResolveBy            *time.Time
+	ResolutionCode       *string
 	TotalCount           int64
 	Position             int64
 }
@@ -644,6 +650,7 @@ func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesPa
 			&i.CallbackStatus,
 			&i.Escalated,
 			&i.ResolveBy,
+			&i.ResolutionCode,
 			&i.TotalCount,
 			&i.Position,
 		); err != nil {
@@ -658,7 +665,7 @@ func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesPa
 }
 
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code, count(*) OVER () AS total_count
 FROM case_history
 WHERE case_id = $1
   AND (NOT $2::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
@@ -717,6 +724,7 @@ func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]Lis
 			&i.CaseHistory.NoteVisibility,
 			&i.CaseHistory.TxID,
 			&i.CaseHistory.FeedSeq,
+			&i.CaseHistory.ResolutionCode,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
@@ -815,10 +823,10 @@ WITH current_row AS (
         registration_date, state, resolution, importance, details, arrangement_num,
         comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
         callback_request_time, categorry, attachments, version, updated_at,
-        callback_status, escalated, resolve_by
+        callback_status, escalated, resolve_by, resolution_code
     ) VALUES (
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29
+        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $33
     )
     ON CONFLICT (case_id) DO UPDATE SET
         case_type = EXCLUDED.case_type,
@@ -831,6 +839,7 @@ WITH current_row AS (
         callback_status = EXCLUDED.callback_status,
         escalated = EXCLUDED.escalated,
         resolve_by = EXCLUDED.resolve_by,
+        resolution_code = EXCLUDED.resolution_code,
         version = EXCLUDED.version,
         updated_at = EXCLUDED.updated_at
     WHERE cases.version < EXCLUDED.version
@@ -839,9 +848,9 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note, note_visibility
+    callback_request_time, callback_status, escalated, note, note_visibility, resolution_code
 ) VALUES (
-    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32, $33
 )
 ON CONFLICT (case_id, version) DO NOTHING
 `
@@ -879,6 +888,7 @@ type RecordCaseParams struct {
 	Change               string
 	Note                 *string
 	NoteVisibility       *string
+	ResolutionCode       *string
 }
 
 // One version of a case in one statement, so one round trip and atomic: the
@@ -919,6 +929,7 @@ func (q *Queries) RecordCase(ctx context.Context, arg RecordCaseParams) (int64, 
 		arg.Change,
 		arg.Note,
 		arg.NoteVisibility,
+		arg.ResolutionCode,
 	)
 	if err != nil {
 		return 0, err
