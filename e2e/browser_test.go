@@ -92,7 +92,7 @@ func TestSwaggerUIInARealBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{
 		"GET /cases", "GET /cases/{case-id}", "PUT /cases/{case-id}", "DELETE /cases/{case-id}",
-		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments",
+		"GET /cases/{case-id}/history", "POST /cases/{case-id}/attachments", "POST /cases/{case-id}/notes", "GET /changes",
 		"DELETE /cases/{case-id}/attachments/{file-id}", "POST /complaints", "POST /service-requests",
 		"POST /callback-requests",
 	}, operations)
