@@ -20,6 +20,7 @@ import (
 	"github.com/bank/caseservice/internal/platform/auth"
 	"github.com/bank/caseservice/internal/platform/metrics"
 	caserequest "github.com/bank/caseservice/internal/platform/requestid"
+	"github.com/bank/caseservice/routing"
 )
 
 // Root is the URL root of the Case API.
@@ -55,6 +56,8 @@ type Options struct {
 	Tracer trace.TracerProvider
 	// ResolutionCodes are the codes a resolve or close may give; empty: none.
 	ResolutionCodes []string
+	// Routing gives each new case its queue; the zero Rules give none.
+	Routing routing.Rules
 }
 
 // New builds the Fiber app serving the Case API.
@@ -101,7 +104,7 @@ func New(opts Options) *fiber.App {
 		app.Get("/metrics", adaptor.HTTPHandler(opts.Metrics.Handler()))
 	}
 	serveSpec(app)
-	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now, resolutionCodes: opts.ResolutionCodes}
+	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now, resolutionCodes: opts.ResolutionCodes, routing: opts.Routing}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
 	if opts.RateLimit > 0 {
 		v1.Use(limiter.New(limiter.Config{

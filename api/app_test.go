@@ -28,6 +28,7 @@ import (
 	"github.com/bank/caseservice/internal/platform/devissuer"
 	"github.com/bank/caseservice/internal/platform/health"
 	"github.com/bank/caseservice/internal/platform/metrics"
+	"github.com/bank/caseservice/routing"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )
@@ -733,4 +734,76 @@ func TestPutThatChangesNothingAnswersUnchanged(t *testing.T) {
 			require.Equal(t, []string{"Progress"}, f.cases.calls)
 		})
 	}
+}
+
+func TestAssignmentFieldsAreAbsentNullOrSet(t *testing.T) {
+	f := newFixture(t)
+	f.cases.result = workflows.Result{CaseID: "WI0000000001", Version: 2, Recorded: true}
+	for body, want := range map[string]workflows.Assignment{
+		`{"assignee-id":"agent-9","assignee-name":"Ana Petrova"}`: {SetAssignee: true, AssigneeID: "agent-9", AssigneeName: "Ana Petrova"},
+		`{"assignee-id":"agent-9"}`:                               {SetAssignee: true, AssigneeID: "agent-9"},
+		`{"assignee-id":null,"assignee-name":null}`:               {SetAssignee: true},
+		`{"queue":"cards.disputes"}`:                              {SetQueue: true, Queue: "cards.disputes"},
+		`{"queue":null,"assignee-id":null}`:                       {SetAssignee: true, SetQueue: true},
+		`{"state":"Resolved","resolution":"done"}`:                {},
+	} {
+		r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", body)
+		require.Equal(t, http.StatusOK, r.status, r.rawBody)
+		require.Equal(t, want, f.cases.lastProgress.Assignment, body)
+	}
+}
+
+func TestBadAssignmentsAreRefused(t *testing.T) {
+	f := newFixture(t)
+	for body, field := range map[string]string{
+		`{"assignee-id":7}`:  "assignee-id",
+		`{"assignee-id":""}`: "assignee-id",
+		`{"assignee-id":"` + strings.Repeat("a", 65) + `"}`: "assignee-id",
+		`{"assignee-name":"Ana"}`:                           "assignee-name",
+		`{"assignee-id":null,"assignee-name":"Ana"}`:        "assignee-name",
+		`{"queue":"two words"}`:                             "queue",
+		`{"queue":["cards"]}`:                               "queue",
+		`{"queue":" "}`:                                     "queue",
+	} {
+		r := f.do(t, "PUT", "/v1/case/cases/WI0000000001", body)
+		requireProblem(t, f, r, http.StatusBadRequest)
+		require.Contains(t, invalidNames(r), field, body)
+	}
+}
+
+func TestCustomersSeeTheQueueButNoAgentsID(t *testing.T) {
+	f := newFixture(t)
+	f.cases.lastCase = casefile.Case{ID: "WI0000000001", CustomerID: "C1", State: casefile.StateAccepted,
+		AssigneeID: "agent-9", AssigneeName: "Ana Petrova", Queue: "cards"}
+	r := f.do(t, "GET", "/v1/case/cases/WI0000000001", "")
+	require.Equal(t, "agent-9", r.body["assignee-id"])
+	require.Equal(t, "/v1/case/cases/WI0000000001", r.body["href"])
+
+	f.token = f.mint(t, devissuer.Claims{Subject: "cust-1", Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour, CustomerID: "C1"})
+	r = f.do(t, "GET", "/v1/case/cases/WI0000000001", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Nil(t, r.body["assignee-id"])
+	require.Equal(t, "Ana Petrova", r.body["assignee-name"])
+	require.Equal(t, "cards", r.body["queue"])
+
+	f.cases.calls = nil
+	r = f.do(t, "PUT", "/v1/case/cases/WI0000000001", `{"queue":"vip"}`)
+	require.Equal(t, http.StatusForbidden, r.status, r.rawBody)
+	require.NotContains(t, f.cases.calls, "Progress")
+}
+
+func TestNewCasesAreRoutedToAQueue(t *testing.T) {
+	rules, err := routing.Parse("case-class=Complaint importance=Critical -> urgent; categorry=Cards -> cards", "desk")
+	require.NoError(t, err)
+	f := newFixture(t, func(o *api.Options) { o.Routing = rules })
+	for path, body := range map[string]string{
+		"urgent": `{"customer-id":"C1","importance":"Critical"}`,
+		"desk":   `{"customer-id":"C1"}`,
+	} {
+		require.Equal(t, http.StatusCreated, f.do(t, "POST", "/v1/case/complaints", body).status)
+		require.Equal(t, path, f.cases.lastCase.Queue, body)
+	}
+	r := f.do(t, "POST", "/v1/case/callback-requests", `{"callback-request-time":"2026-03-02T10:00:00Z","categorry":"Cards","party-id":"C1"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
+	require.Equal(t, "cards", f.cases.lastCase.Queue)
 }

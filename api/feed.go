@@ -45,7 +45,7 @@ func (h *handlers) changes(c *fiber.Ctx) error {
 	}
 	page := feedPage{Items: make([]historyView, 0, len(entries)), NextToken: feedToken(after)}
 	for i := range entries {
-		page.Items = append(page.Items, viewOfHistory(&entries[i].HistoryEntry))
+		page.Items = append(page.Items, viewOfHistory(&entries[i].HistoryEntry, forAgent))
 	}
 	if len(entries) > 0 {
 		page.NextToken = feedToken(entries[len(entries)-1].Position)

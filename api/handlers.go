@@ -12,6 +12,7 @@ import (
 
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/internal/platform/auth"
+	"github.com/bank/caseservice/routing"
 	"github.com/bank/caseservice/store"
 	"github.com/bank/caseservice/workflows"
 )
@@ -39,6 +40,7 @@ type handlers struct {
 	keys            IdempotencyStore
 	now             func() time.Time
 	resolutionCodes []string
+	routing         routing.Rules
 }
 
 func (h *handlers) createComplaint(c *fiber.Ctx) error {
@@ -67,7 +69,7 @@ func (h *handlers) createCase(c *fiber.Ctx, class casefile.Class) error {
 	if err != nil {
 		return err
 	}
-	id, err := h.cases.Register(c.UserContext(), casefile.Case{
+	id, err := h.register(c, casefile.Case{
 		ID:                   caseID,
 		Class:                class,
 		Type:                 orDefault(req.CaseType, string(class)),
@@ -84,7 +86,7 @@ func (h *handlers) createCase(c *fiber.Ctx, class casefile.Class) error {
 		CommReplyAddressCode: req.CommReplyAddressCode,
 		CommType:             req.CommType,
 		RelCaseID:            req.RelCaseID,
-	}, idempotencyOf(c).operationID())
+	})
 	if err != nil {
 		return err
 	}
@@ -109,7 +111,7 @@ func (h *handlers) createCallbackRequest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := h.cases.Register(c.UserContext(), casefile.Case{
+	id, err := h.register(c, casefile.Case{
 		ID:               caseID,
 		Class:            casefile.ClassCallbackRequest,
 		Type:             string(casefile.ClassCallbackRequest),
@@ -119,11 +121,17 @@ func (h *handlers) createCallbackRequest(c *fiber.Ctx) error {
 		Importance:       casefile.ImportanceDefault,
 		CallbackAt:       &at,
 		Categorry:        req.Categorry,
-	}, idempotencyOf(c).operationID())
+	})
 	if err != nil {
 		return err
 	}
 	return c.Status(http.StatusCreated).JSON(recordStatus{ID: id, CreatedRecordStatus: statusCreated})
+}
+
+// register starts a new case in the queue its routing gives.
+func (h *handlers) register(c *fiber.Ctx, fresh casefile.Case) (string, error) {
+	fresh.Queue = h.routing.QueueFor(&fresh)
+	return h.cases.Register(c.UserContext(), fresh, idempotencyOf(c).operationID())
 }
 
 func (h *handlers) getCase(c *fiber.Ctx) error {
@@ -136,7 +144,7 @@ func (h *handlers) getCase(c *fiber.Ctx) error {
 		return err
 	}
 	setETag(c, found.Version)
-	return sendJSON(c, viewOfCase(&found))
+	return sendJSON(c, viewOfCase(&found, audienceOf(c)))
 }
 
 func (h *handlers) listCases(c *fiber.Ctx) error {
@@ -162,8 +170,9 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 		return err
 	}
 	items := make([]caseRef, 0, len(found.Cases))
+	to := audienceOf(c)
 	for i := range found.Cases {
-		items = append(items, caseRef{&found.Cases[i]})
+		items = append(items, caseRef{&found.Cases[i], to})
 	}
 	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
 }
@@ -182,13 +191,14 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	if _, err := h.caseFor(c, id); err != nil {
 		return err
 	}
-	found, err := h.cases.History(c.UserContext(), id, page, principalOf(c).CustomerID != "")
+	to := audienceOf(c)
+	found, err := h.cases.History(c.UserContext(), id, page, to == forCustomer)
 	if err != nil {
 		return err
 	}
 	items := make([]historyView, 0, len(found.Entries))
 	for i := range found.Entries {
-		items = append(items, viewOfHistory(&found.Entries[i]))
+		items = append(items, viewOfHistory(&found.Entries[i], to))
 	}
 	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
 }
@@ -240,6 +250,9 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if req.assigns() && principalOf(c).CustomerID != "" {
+		return &clientError{status: http.StatusForbidden, detail: "Cases are assigned by agents."}
+	}
 	result, err := h.cases.Progress(c.UserContext(), ch.caseID, ch.operationID, workflows.ProgressRequest{
 		IfVersion:      ch.ifVersion,
 		Editor:         editorOf(c, req.UpdatedByName),
@@ -248,6 +261,7 @@ func (h *handlers) updateCase(c *fiber.Ctx) error {
 		Resolution:     req.Resolution,
 		ResolutionCode: req.ResolutionCode,
 		CallbackAt:     req.callbackAt,
+		Assignment:     req.assignment,
 	})
 	if err != nil {
 		return err
@@ -347,6 +361,14 @@ func (h *handlers) removeAttachment(c *fiber.Ctx) error {
 		return err
 	}
 	return answerChange(c, result, fileID, statusDeleted)
+}
+
+// audienceOf says whom the answer is for: a customer token's customer, or the bank.
+func audienceOf(c *fiber.Ctx) audience {
+	if principalOf(c).CustomerID != "" {
+		return forCustomer
+	}
+	return forAgent
 }
 
 func caseIDParam(c *fiber.Ctx) (string, error) {

@@ -179,7 +179,20 @@ func (v caseView) appendJSON(b []byte) []byte {
 	b = appendTimestamp(b, v.UpdatedAt)
 	b = append(b, `,"resolution-code":`...)
 	b = appendNullable(b, v.ResolutionCode)
+	b = v.assignment.appendFields(b)
+	b = append(b, `,"href":`...)
+	b = appendString(b, v.Href)
 	return append(b, '}')
+}
+
+// appendFields writes the assignment into an object already begun.
+func (a assignment) appendFields(b []byte) []byte {
+	b = append(b, `,"assignee-id":`...)
+	b = appendNullable(b, a.AssigneeID)
+	b = append(b, `,"assignee-name":`...)
+	b = appendNullable(b, a.AssigneeName)
+	b = append(b, `,"queue":`...)
+	return appendNullable(b, a.Queue)
 }
 
 func (v historyView) appendJSON(b []byte) []byte {
@@ -208,6 +221,7 @@ func (v historyView) appendJSON(b []byte) []byte {
 	b = appendNullable(b, v.NoteVisibility)
 	b = append(b, `,"resolution-code":`...)
 	b = appendNullable(b, v.ResolutionCode)
+	b = v.assignment.appendFields(b)
 	return append(b, '}')
 }
 

@@ -23,21 +23,22 @@ func FuzzViewsEncodeAsEncodingJSON(f *testing.F) {
 			State: casefile.State(c), Resolution: d, Importance: a, Details: b, ArrangementNum: c,
 			CommReason: d, CommReplyAddress: a, CommReplyAddressCode: b, CommType: c, RelCaseID: d,
 			CallbackAt: &at, Categorry: a, CallbackStatus: casefile.CallbackStatus(b), Escalated: len(c)%2 == 0,
-			ResolveBy: &at, Version: nanos, UpdatedAt: at.Add(time.Second),
+			ResolveBy: &at, Version: nanos, UpdatedAt: at.Add(time.Second), ResolutionCode: d,
+			AssigneeID: a, AssigneeName: b, Queue: c,
 			Attachments: []casefile.Attachment{{FileID: a, FileName: b, CustomerID: c, AddedAt: at}, {FileID: d}},
 		}
 		empty := casefile.Case{ID: a, RegisteredAt: at, UpdatedAt: at}
-		cases := []caseView{viewOfCase(&one), viewOfCase(&empty)}
+		cases := []caseView{viewOfCase(&one, forAgent), viewOfCase(&empty, forCustomer)}
 		history := []historyView{
-			viewOfHistory(&casefile.HistoryEntry{Case: one, Change: casefile.Change(d), Note: c}),
-			viewOfHistory(&casefile.HistoryEntry{Case: empty}),
+			viewOfHistory(&casefile.HistoryEntry{Case: one, Change: casefile.Change(d), Note: c}, forAgent),
+			viewOfHistory(&casefile.HistoryEntry{Case: empty}, forCustomer),
 		}
 		same(t, cases[0])
 		same(t, cases[1])
 		same(t, history[0])
 		same(t, newPageView(cases, nanos, 2, 20))
 		same(t, newPageView(history, 0, 1, 100))
-		same(t, newPageView([]caseRef{{&one}, {&empty}}, nanos, 2, 20))
+		same(t, newPageView([]caseRef{{&one, forAgent}, {&empty, forCustomer}}, nanos, 2, 20))
 		same(t, newPageView([]caseRef{}, 0, 1, 20))
 		same(t, newPageView([]caseView{}, 0, 1, 20))
 		same(t, pageView[caseView]{})

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/workflows"
 )
 
 // Field length limits, in characters (documented in the README).
@@ -130,6 +131,65 @@ type progressRequest struct {
 	CallbackRequestTime string `json:"callback-request-time"`
 	// callbackAt is CallbackRequestTime parsed by validate.
 	callbackAt *time.Time
+	// AssigneeID, AssigneeName and Queue assign the case (extensions);
+	// null clears them.
+	AssigneeID   nullableText `json:"assignee-id"`
+	AssigneeName nullableText `json:"assignee-name"`
+	Queue        nullableText `json:"queue"`
+	// assignment is what they ask for, read by validate.
+	assignment workflows.Assignment
+}
+
+// nullableText is a body field where absent keeps a value, null clears it
+// and a string sets it. It keeps the raw JSON for validate to read, so that
+// a value of the wrong type is reported with its field's name.
+type nullableText struct {
+	present bool
+	raw     []byte
+}
+
+func (t *nullableText) UnmarshalJSON(b []byte) error {
+	t.present, t.raw = true, bytes.Clone(b)
+	return nil
+}
+
+// read reports whether the field was given, and its value ("" for null).
+func (t *nullableText) read(v *validator, name string, maxLen int) (string, bool) {
+	if !t.present || string(t.raw) == "null" {
+		return "", t.present
+	}
+	var s string
+	if err := json.Unmarshal(t.raw, &s); err != nil {
+		v.add(name, "must be a string or null")
+		return "", true
+	}
+	if strings.TrimSpace(s) == "" {
+		v.add(name, "must not be blank; null clears it")
+	}
+	v.text(name, s, maxLen)
+	return s, true
+}
+
+// assigns reports whether the request changes who handles the case.
+func (r *progressRequest) assigns() bool {
+	return r.AssigneeID.present || r.AssigneeName.present || r.Queue.present
+}
+
+func (r *progressRequest) validateAssignment(v *validator) {
+	a := &r.assignment
+	a.AssigneeID, a.SetAssignee = r.AssigneeID.read(v, "assignee-id", maxIDLen)
+	var named bool
+	a.AssigneeName, named = r.AssigneeName.read(v, "assignee-name", maxNameLen)
+	switch {
+	case named && !a.SetAssignee:
+		v.add("assignee-name", "goes with an assignee-id")
+	case named && a.AssigneeID == "" && a.AssigneeName != "":
+		v.add("assignee-name", "cannot name an agent while assignee-id is null")
+	}
+	a.Queue, a.SetQueue = r.Queue.read(v, "queue", maxIDLen)
+	if a.Queue != "" && !casefile.ValidQueue(a.Queue) {
+		v.add("queue", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
 }
 
 // changeBody is the body of a change to an existing case.
@@ -145,6 +205,7 @@ func (r *progressRequest) validate(v *validator, pathID string, checks rules) {
 		at := callbackTime(v, r.CallbackRequestTime, now)
 		r.callbackAt = &at
 	}
+	r.validateAssignment(v)
 }
 
 // attachmentRequest is the body of POST /cases/{case-id}/attachments.

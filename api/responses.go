@@ -109,19 +109,52 @@ type caseView struct {
 	VersionNum           string           `json:"version-num"`
 	UpdatedAt            timestamp        `json:"updated-at"`
 	ResolutionCode       *string          `json:"resolution-code"`
+	assignment
+	// Href is where the case's details are.
+	Href string `json:"href"`
+}
+
+// assignment is who handles a case and its queue, on a case and on each
+// history row.
+type assignment struct {
+	AssigneeID   *string `json:"assignee-id"`
+	AssigneeName *string `json:"assignee-name"`
+	Queue        *string `json:"queue"`
+}
+
+// audience is who a view is for: customers never see an agent's id.
+type audience bool
+
+const (
+	forAgent    audience = false
+	forCustomer audience = true
+)
+
+func assignmentOf(c *casefile.Case, to audience) assignment {
+	a := assignment{AssigneeID: null(&c.AssigneeID), AssigneeName: null(&c.AssigneeName), Queue: null(&c.Queue)}
+	if to == forCustomer {
+		a.AssigneeID = nil
+	}
+	return a
 }
 
 // caseRef is a case written as its caseView when the page is written: a
 // page of them points into the store's cases instead of holding a ~0.4 KB
 // view per item (a request for a 20-case page: 8.8 KB allocated -> 2.1 KB).
-type caseRef struct{ c *casefile.Case }
+type caseRef struct {
+	c  *casefile.Case
+	to audience
+}
 
-func (r caseRef) appendJSON(b []byte) []byte { return viewOfCase(r.c).appendJSON(b) }
+func (r caseRef) appendJSON(b []byte) []byte { return viewOfCase(r.c, r.to).appendJSON(b) }
 
 // MarshalJSON is the view's encoding/json form, which appendJSON is held to.
-func (r caseRef) MarshalJSON() ([]byte, error) { return json.Marshal(viewOfCase(r.c)) }
+func (r caseRef) MarshalJSON() ([]byte, error) { return json.Marshal(viewOfCase(r.c, r.to)) }
 
-func viewOfCase(c *casefile.Case) caseView {
+// casePath is where a case's details are served.
+func casePath(id string) string { return Root + "/cases/" + id }
+
+func viewOfCase(c *casefile.Case, to audience) caseView {
 	attachments := make([]attachmentView, 0, len(c.Attachments))
 	for i := range c.Attachments {
 		a := &c.Attachments[i]
@@ -152,6 +185,8 @@ func viewOfCase(c *casefile.Case) caseView {
 		ResolutionCode:       null(&c.ResolutionCode),
 		VersionNum:           strconv.FormatInt(c.Version, 10),
 		UpdatedAt:            timestamp(c.UpdatedAt),
+		assignment:           assignmentOf(c, to),
+		Href:                 casePath(c.ID),
 	}
 }
 
@@ -171,9 +206,10 @@ type historyView struct {
 	// NoteVisibility is "internal" or "customer" where there is a note.
 	NoteVisibility *string `json:"note-visibility"`
 	ResolutionCode *string `json:"resolution-code"`
+	assignment
 }
 
-func viewOfHistory(e *casefile.HistoryEntry) historyView {
+func viewOfHistory(e *casefile.HistoryEntry, to audience) historyView {
 	c := &e.Case
 	return historyView{
 		CaseID:         c.ID,
@@ -189,6 +225,7 @@ func viewOfHistory(e *casefile.HistoryEntry) historyView {
 		Note:           null(&e.Note),
 		NoteVisibility: noteVisibilityOf(e),
 		ResolutionCode: null(&c.ResolutionCode),
+		assignment:     assignmentOf(c, to),
 	}
 }
 

@@ -121,6 +121,13 @@ type Case struct {
 	// Version counts recorded changes: 1 on registration, +1 per change.
 	Version   int64
 	UpdatedAt time.Time
+	// AssigneeID and AssigneeName are the agent responsible for the case;
+	// empty: nobody yet.
+	AssigneeID   string
+	AssigneeName string
+	// Queue is the team's work queue the case sits in (routing.Rules at
+	// registration, then whatever an agent sets).
+	Queue string
 }
 
 // AttachmentIndex returns the position of fileID in c.Attachments, or -1.
@@ -156,6 +163,7 @@ const (
 	ChangeNoticeSent          Change = "NoticeSent"
 	ChangeNoticeFailed        Change = "NoticeFailed"
 	ChangeNoteAdded           Change = "NoteAdded"
+	ChangeAssigned            Change = "Assigned"
 )
 
 // HistoryEntry is one recorded version of a case.
@@ -184,6 +192,13 @@ const MaxNoteLen = 4000
 func (e HistoryEntry) VisibleToCustomer() bool { return e.NoteVisibility == NoteCustomer }
 
 var idPattern = regexp.MustCompile(`^WI[0-9]{10}$`)
+
+var queuePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidQueue reports whether name can name a queue: 1 to 64 letters,
+// digits, '.', '_' or '-', starting with a letter or digit, so that it reads
+// the same in a URL, a search attribute query and a log line.
+func ValidQueue(name string) bool { return queuePattern.MatchString(name) }
 
 // ValidID reports whether id has the bank's case id form: "WI" and 10 digits.
 func ValidID(id string) bool { return idPattern.MatchString(id) }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bank/caseservice/routing"
 )
 
 // Config holds every setting of the API, the worker and casectl.
@@ -51,6 +53,8 @@ type Config struct {
 	Delivery    Delivery
 	// ResolutionCodes are the codes a case may be resolved or closed with.
 	ResolutionCodes []string
+	// Routing puts each new case in a queue.
+	Routing routing.Rules
 	// LogLevel is a zap level name (debug, info, warn, error).
 	LogLevel string
 	// LogDevelopment switches zap to its human-readable console encoder.
@@ -301,6 +305,15 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		LogLevel:       env("LOG_LEVEL", "info"),
 		LogDevelopment: boolean("LOG_DEVELOPMENT", "false"),
+	}
+	// "none": every new case goes to the default queue.
+	spec := env("CASE_ROUTING", routing.DefaultSpec)
+	if spec == "none" {
+		spec = ""
+	}
+	var err error
+	if c.Routing, err = routing.Parse(spec, env("CASE_DEFAULT_QUEUE", routing.DefaultQueue)); err != nil {
+		errs = append(errs, fmt.Errorf("CASE_ROUTING: %w", err))
 	}
 	c.Auth.Issuer = getenv("AUTH_ISSUER")
 	switch {

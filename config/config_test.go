@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/config"
 )
 
@@ -106,4 +107,20 @@ func TestCountsAndSizesHaveTheirFloor(t *testing.T) {
 	require.ErrorContains(t, err, "AUTH_CACHE_SIZE: want 0 or a positive integer")
 	require.ErrorContains(t, err, "WORKER_POLLERS: want 0 or a positive integer")
 	require.ErrorContains(t, err, "WORKER_CACHE_SIZE: want a positive integer")
+}
+
+func TestRouting(t *testing.T) {
+	dev := map[string]string{"AUTH_DEV_ISSUER": "true"}
+	cfg, err := config.Load(envOf(dev))
+	require.NoError(t, err)
+	require.Equal(t, "complaints", cfg.Routing.QueueFor(&casefile.Case{Class: casefile.ClassComplaint, Importance: "Low"}))
+
+	dev["CASE_ROUTING"], dev["CASE_DEFAULT_QUEUE"] = "none", "front-office"
+	cfg, err = config.Load(envOf(dev))
+	require.NoError(t, err)
+	require.Equal(t, "front-office", cfg.Routing.QueueFor(&casefile.Case{Class: casefile.ClassComplaint, Importance: "Low"}))
+
+	dev["CASE_ROUTING"] = "case-class=Complaint"
+	_, err = config.Load(envOf(dev))
+	require.ErrorContains(t, err, "CASE_ROUTING: rule 1")
 }

@@ -72,7 +72,8 @@ func TestCaseHistoriesReplay(t *testing.T) {
 	operate := func(id, name string, arg any) error { return s.operate(id, name, arg) }
 
 	lifecycle := complaint("High")
-	progress(lifecycle, map[string]any{"state": "Resolved", "resolution": "card unblocked"})
+	progress(lifecycle, map[string]any{"assignee-id": "agent-9", "assignee-name": "Ana Petrova"})
+	progress(lifecycle, map[string]any{"state": "Resolved", "resolution": "card unblocked", "assignee-id": nil, "queue": "cards"})
 	awaitChange(lifecycle, casefile.ChangeNoticeSent)
 	progress(lifecycle, map[string]any{"state": "Accepted"})
 	closeCase(lifecycle)
@@ -120,12 +121,12 @@ func TestCaseHistoriesReplay(t *testing.T) {
 	closeCase(continued)
 
 	recorded := map[string]string{
-		"complaint-resolved-reopened-closed":     lifecycle,
-		"callback-rescheduled-delivered":         delivered,
-		"callback-failed-rescheduled":            failing,
-		"complaint-escalated-after-deadline":     overdue,
-		"callback-operator-note-escalate":        operated,
-		"callback-continued-with-timers-pending": continued,
+		"complaint-assigned-resolved-reopened-closed": lifecycle,
+		"callback-rescheduled-delivered":              delivered,
+		"callback-failed-rescheduled":                 failing,
+		"complaint-escalated-after-deadline":          overdue,
+		"callback-operator-note-escalate":             operated,
+		"callback-continued-with-timers-pending":      continued,
 	}
 	fixtures := filepath.Join("..", "workflows", "testdata")
 	if *recordHistories {

@@ -43,6 +43,7 @@ import (
 	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/internal/platform/temporalclient"
 	"github.com/bank/caseservice/internal/platform/tracing"
+	"github.com/bank/caseservice/routing"
 	"github.com/bank/caseservice/store"
 	caseworker "github.com/bank/caseservice/worker"
 	"github.com/bank/caseservice/workflows"
@@ -164,7 +165,7 @@ func startTemporalUI(t *testing.T, logger *zap.Logger, dbFile, hostPort, codecEn
 // the attributes of the values it is given.
 func allSearchAttributes() temporal.SearchAttributes {
 	at := time.Now()
-	return workflows.SearchAttributes(casefile.Case{CallbackAt: &at, ResolutionCode: "Explained"})
+	return workflows.SearchAttributes(casefile.Case{CallbackAt: &at, ResolutionCode: "Explained", AssigneeID: "a", Queue: "q"})
 }
 
 func freeHostPort(t *testing.T) string {
@@ -212,6 +213,8 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	s.token = s.mint(t, devissuer.Claims{Subject: "agent-7", Name: "Stevan.Kostoski",
 		Scopes: []string{auth.ScopeRead, auth.ScopeWrite}, TTL: time.Hour})
 
+	rules, err := routing.Parse(routing.DefaultSpec, routing.DefaultQueue)
+	require.NoError(t, err)
 	app := api.New(api.Options{
 		Cases:       caseops.New(tc, s.store.BatchReads(2), *opts.policy), // as caseapi reads
 		Idempotency: s.store,
@@ -221,6 +224,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		Logger:          logger,
 		RequestTimeout:  30 * time.Second,
 		ResolutionCodes: config.DefaultResolutionCodes,
+		Routing:         rules,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

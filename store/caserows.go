@@ -15,7 +15,7 @@ import (
 
 // caseColumns is the number of columns of cases; a listing's rows carry their
 // total count (and a customer page its row number) after them.
-const caseColumns = 30
+const caseColumns = 33
 
 // collectCases scans every row of rows into a case, and the total count a
 // listing's rows carry.
@@ -29,7 +29,8 @@ func collectCases(rows pgx.Rows, capacity int) ([]casefile.Case, int64, error) {
 		&i.RegistrationDate, &i.State, &i.Resolution, &i.Importance, &i.Details, &i.ArrangementNum,
 		&i.CommReason, &i.CommReplyAddress, &i.CommReplyAddressCode, &i.CommType, &i.RelCaseID,
 		&i.CallbackRequestTime, &i.Categorry, &i.Attachments, &i.Version, &i.UpdatedAt,
-		&i.CallbackStatus, &i.Escalated, &i.ResolveBy, &i.ResolutionCode}
+		&i.CallbackStatus, &i.Escalated, &i.ResolveBy, &i.ResolutionCode,
+		&i.AssigneeID, &i.AssigneeName, &i.Queue}
 	switch len(rows.FieldDescriptions()) - caseColumns {
 	case 1:
 		dest = append(dest, &total)
@@ -86,5 +87,8 @@ func caseFromRow(i queries.Case) (casefile.Case, error) {
 		Escalated:            i.Escalated,
 		ResolveBy:            utc(i.ResolveBy),
 		ResolutionCode:       value(i.ResolutionCode),
+		AssigneeID:           value(i.AssigneeID),
+		AssigneeName:         value(i.AssigneeName),
+		Queue:                value(i.Queue),
 	}, nil
 }

@@ -16,10 +16,11 @@ WITH current_row AS (
         registration_date, state, resolution, importance, details, arrangement_num,
         comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
         callback_request_time, categorry, attachments, version, updated_at,
-        callback_status, escalated, resolve_by, resolution_code
+        callback_status, escalated, resolve_by, resolution_code,
+        assignee_id, assignee_name, queue
     ) VALUES (
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $33
+        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $33, $34, $35, $36
     )
     ON CONFLICT (case_id) DO UPDATE SET
         case_type = EXCLUDED.case_type,
@@ -33,6 +34,9 @@ WITH current_row AS (
         escalated = EXCLUDED.escalated,
         resolve_by = EXCLUDED.resolve_by,
         resolution_code = EXCLUDED.resolution_code,
+        assignee_id = EXCLUDED.assignee_id,
+        assignee_name = EXCLUDED.assignee_name,
+        queue = EXCLUDED.queue,
         version = EXCLUDED.version,
         updated_at = EXCLUDED.updated_at
     WHERE cases.version < EXCLUDED.version
@@ -41,9 +45,11 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note, note_visibility, resolution_code
+    callback_request_time, callback_status, escalated, note, note_visibility, resolution_code,
+    assignee_id, assignee_name, queue
 ) VALUES (
-    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32, $33
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32, $33,
+    $34, $35, $36
 )
 ON CONFLICT (case_id, version) DO NOTHING;
 

@@ -87,6 +87,9 @@ func (s *Store) Record(ctx context.Context, entry casefile.HistoryEntry) error {
 		Note:                 nullable(entry.Note),
 		NoteVisibility:       nullable(string(entry.NoteVisibility)),
 		ResolutionCode:       nullable(c.ResolutionCode),
+		AssigneeID:           nullable(c.AssigneeID),
+		AssigneeName:         nullable(c.AssigneeName),
+		Queue:                nullable(c.Queue),
 	})
 	return mapError(fmt.Sprintf("record %s version %d", c.ID, c.Version), err)
 }
@@ -220,6 +223,9 @@ func historyFromRow(row queries.CaseHistory) casefile.HistoryEntry {
 			CallbackStatus:   casefile.CallbackStatus(value(row.CallbackStatus)),
 			Escalated:        row.Escalated,
 			ResolutionCode:   value(row.ResolutionCode),
+			AssigneeID:       value(row.AssigneeID),
+			AssigneeName:     value(row.AssigneeName),
+			Queue:            value(row.Queue),
 			Version:          row.Version,
 			UpdatedAt:        row.VersionDate.UTC(),
 		},

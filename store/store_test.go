@@ -48,6 +48,7 @@ func TestRecordThenReadRoundTrips(t *testing.T) {
 	c.Resolution, c.Details, c.ArrangementNum = "refunded", "charged twice", "MK07250120000058984"
 	c.CommReason, c.CommReplyAddress, c.CommReplyAddressCode = "Complaint", "ana@example.com", "E1"
 	c.CommType, c.RelCaseID = "Email", "WI0000000000"
+	c.ResolutionCode, c.AssigneeID, c.AssigneeName, c.Queue = "ComplaintUpheld", "agent-3", "Ana Petrova", "cards"
 	require.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
 
 	got, err := s.Case(ctx, c.ID)

@@ -266,11 +266,22 @@ func (r *caseRun) hasCallbackAt(at time.Time) bool {
 // progress applies what the request changes and records it as one version;
 // a request that asks only for what the case already has records nothing.
 func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, error) {
+	assigned := Result{}
+	if req.Assignment.changes(&r.c) {
+		req.Assignment.applyTo(&r.c)
+		var err error
+		if assigned, err = r.commit(ctx, req.Editor, casefile.ChangeAssigned); err != nil {
+			return assigned, err
+		}
+	}
 	newState := req.State != "" && req.State != r.c.State
 	newResolution := req.Resolution != "" && req.Resolution != r.c.Resolution ||
 		req.ResolutionCode != "" && req.ResolutionCode != r.c.ResolutionCode
 	newCallback := req.CallbackAt != nil && !r.hasCallbackAt(*req.CallbackAt)
 	if !newState && !newResolution && !newCallback {
+		if assigned.Recorded {
+			return assigned, nil
+		}
 		return r.result(), nil
 	}
 	change := casefile.ChangeUpdated
@@ -422,7 +433,7 @@ func (r *caseRun) commitNoted(ctx workflow.Context, editor Editor, change casefi
 	r.c.Version++
 	r.c.UpdatedAt = workflow.Now(ctx).UTC()
 	r.c.UpdatedByID, r.c.UpdatedByName = editor.ID, editor.Name
-	if err := workflow.UpsertTypedSearchAttributes(ctx, r.searchAttributeUpdates()...); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, r.searchAttributeUpdates(ctx)...); err != nil {
 		return Result{}, fmt.Errorf("upsert search attributes: %w", err)
 	}
 	r.showDetails(ctx)
@@ -444,7 +455,7 @@ func (r *caseRun) showDetails(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, details)
 }
 
-func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
+func (r *caseRun) searchAttributeUpdates(ctx workflow.Context) []temporal.SearchAttributeUpdate {
 	updates := []temporal.SearchAttributeUpdate{
 		CaseStateKey.ValueSet(string(r.c.State)),
 		CaseEscalatedKey.ValueSet(r.c.Escalated),
@@ -452,10 +463,14 @@ func (r *caseRun) searchAttributeUpdates() []temporal.SearchAttributeUpdate {
 	if r.c.CallbackAt != nil {
 		updates = append(updates, CallbackStatusKey.ValueSet(string(r.c.CallbackStatus)), CallbackAtKey.ValueSet(*r.c.CallbackAt))
 	}
-	if r.c.ResolutionCode != "" {
-		updates = append(updates, ResolutionCodeKey.ValueSet(r.c.ResolutionCode))
-	} else {
-		updates = append(updates, ResolutionCodeKey.ValueUnset())
+	// An empty value removes its attribute, where the workflow has it.
+	current := workflow.GetTypedSearchAttributes(ctx)
+	for _, kw := range optionalKeywords(&r.c) {
+		if _, set := current.GetKeyword(kw.key); kw.value != "" {
+			updates = append(updates, kw.key.ValueSet(kw.value))
+		} else if set {
+			updates = append(updates, kw.key.ValueUnset())
+		}
 	}
 	return updates
 }

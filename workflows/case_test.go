@@ -430,3 +430,36 @@ func TestCaseWorkflowIDAndSummary(t *testing.T) {
 	require.Equal(t, "case-WI0000000042", workflows.CaseWorkflowID(c.ID))
 	require.Equal(t, "Complaint WI0000000042 — customer 1104977710344", workflows.Summary(c))
 }
+
+func (s *caseWorkflowSuite) TestAssignmentIsAVersionOfItsOwn() {
+	c := complaint()
+	c.Queue = "complaints"
+	assignAndResolve := s.update(time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, State: casefile.StateResolved, Resolution: "refunded",
+		Assignment: workflows.Assignment{SetAssignee: true, AssigneeID: "agent-9", AssigneeName: "Ana Petrova", SetQueue: true, Queue: "cards"}})
+	again := s.update(2*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, Assignment: workflows.Assignment{SetAssignee: true, AssigneeID: "agent-9", AssigneeName: "Ana Petrova"}})
+	unassign := s.update(3*time.Minute, workflows.UpdateProgress, workflows.ProgressRequest{
+		Editor: agent, Assignment: workflows.Assignment{SetAssignee: true}})
+	closed := s.update(4*time.Minute, workflows.UpdateClose, workflows.CloseRequest{Editor: agent})
+
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, start(c, noClocks))
+
+	for _, o := range []*outcome{assignAndResolve, again, unassign, closed} {
+		s.True(o.done)
+		s.NoError(o.err)
+	}
+	s.Equal(workflows.Result{CaseID: c.ID, Version: 3, Recorded: true}, assignAndResolve.result)
+	s.Equal(workflows.Result{CaseID: c.ID, Version: 3}, again.result, "the same assignment records nothing")
+	s.Equal(workflows.Result{CaseID: c.ID, Version: 4, Recorded: true}, unassign.result)
+	s.Equal([]casefile.Change{casefile.ChangeRegistered, casefile.ChangeAssigned, casefile.ChangeResolved,
+		casefile.ChangeAssigned, casefile.ChangeClosed}, s.changes())
+	type assigned struct{ id, name, queue string }
+	var got []assigned
+	for _, e := range s.log.entries {
+		got = append(got, assigned{e.Case.AssigneeID, e.Case.AssigneeName, e.Case.Queue})
+	}
+	s.Equal([]assigned{{"", "", "complaints"}, {"agent-9", "Ana Petrova", "cards"}, {"agent-9", "Ana Petrova", "cards"},
+		{"", "", "cards"}, {"", "", "cards"}}, got)
+	s.Equal(casefile.StateAccepted, s.log.entries[1].Case.State, "assigned first, then resolved")
+}

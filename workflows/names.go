@@ -55,6 +55,10 @@ var (
 	CallbackAtKey = temporal.NewSearchAttributeKeyTime("CallbackAt")
 	// ResolutionCodeKey is a resolved or closed case's resolution code, for reporting.
 	ResolutionCodeKey = temporal.NewSearchAttributeKeyKeyword("CaseResolutionCode")
+	// CaseAssigneeKey is the id of the agent responsible for the case; unset: nobody.
+	CaseAssigneeKey = temporal.NewSearchAttributeKeyKeyword("CaseAssignee")
+	// CaseQueueKey is the work queue the case sits in.
+	CaseQueueKey = temporal.NewSearchAttributeKeyKeyword("CaseQueue")
 )
 
 // SearchAttributes are the attributes a new case workflow starts with.
@@ -70,10 +74,22 @@ func SearchAttributes(c casefile.Case) temporal.SearchAttributes {
 	if c.CallbackAt != nil {
 		updates = append(updates, CallbackStatusKey.ValueSet(string(casefile.CallbackScheduled)), CallbackAtKey.ValueSet(*c.CallbackAt))
 	}
-	if c.ResolutionCode != "" {
-		updates = append(updates, ResolutionCodeKey.ValueSet(c.ResolutionCode))
+	for _, kw := range optionalKeywords(&c) {
+		if kw.value != "" {
+			updates = append(updates, kw.key.ValueSet(kw.value))
+		}
 	}
 	return temporal.NewSearchAttributes(updates...)
+}
+
+// keyword is a search attribute a case may or may not have a value for.
+type keyword struct {
+	key   temporal.SearchAttributeKeyKeyword
+	value string
+}
+
+func optionalKeywords(c *casefile.Case) []keyword {
+	return []keyword{{ResolutionCodeKey, c.ResolutionCode}, {CaseAssigneeKey, c.AssigneeID}, {CaseQueueKey, c.Queue}}
 }
 
 // SearchAttributeKeys lists every search attribute the workflow sets; they
@@ -81,6 +97,7 @@ func SearchAttributes(c casefile.Case) temporal.SearchAttributes {
 var SearchAttributeKeys = []temporal.SearchAttributeKey{
 	CaseStateKey, CaseTypeKey, CaseClassKey, CustomerIDKey, ImportanceKey,
 	CaseEscalatedKey, CallbackStatusKey, CallbackAtKey, ResolutionCodeKey,
+	CaseAssigneeKey, CaseQueueKey,
 }
 
 // SearchAttributeDefinitions renders each key as NAME=TYPE, the form of the

@@ -30,6 +30,34 @@ type ProgressRequest struct {
 	ResolutionCode string
 	// CallbackAt reschedules the callback of a callback request.
 	CallbackAt *time.Time
+	// Assignment changes who handles the case or its queue; it is recorded
+	// as an Assigned version of its own, before the rest of the request.
+	Assignment Assignment
+}
+
+// Assignment names the agent responsible for a case and its queue. A field
+// left unset keeps what the case has; set to empty, it clears it.
+type Assignment struct {
+	SetAssignee  bool
+	AssigneeID   string
+	AssigneeName string
+	SetQueue     bool
+	Queue        string
+}
+
+// changes reports whether applying a to c would change anything.
+func (a Assignment) changes(c *casefile.Case) bool {
+	return a.SetAssignee && (a.AssigneeID != c.AssigneeID || a.AssigneeName != c.AssigneeName) ||
+		a.SetQueue && a.Queue != c.Queue
+}
+
+func (a Assignment) applyTo(c *casefile.Case) {
+	if a.SetAssignee {
+		c.AssigneeID, c.AssigneeName = a.AssigneeID, a.AssigneeName
+	}
+	if a.SetQueue {
+		c.Queue = a.Queue
+	}
 }
 
 // CloseRequest closes a case, optionally with a final resolution.

@@ -62,6 +62,7 @@ func run(ctx context.Context) error {
 		AccessLog:       accessLog,
 		RequestTimeout:  cfg.RequestTimeout,
 		ResolutionCodes: cfg.ResolutionCodes,
+		Routing:         cfg.Routing,
 	})
 	go expireIdempotencyKeys(ctx, st, logger)
 	served := make(chan error, 1)

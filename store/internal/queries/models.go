@@ -39,6 +39,9 @@ type Case struct {
 	Escalated            bool
 	ResolveBy            *time.Time
 	ResolutionCode       *string
+	AssigneeID           *string
+	AssigneeName         *string
+	Queue                *string
 }
 
 type CaseCount struct {
@@ -73,6 +76,9 @@ type CaseHistory struct {
 	TxID                int64
 	FeedSeq             int64
 	ResolutionCode      *string
+	AssigneeID          *string
+	AssigneeName        *string
+	Queue               *string
 }
 
 type IdempotencyKey struct {

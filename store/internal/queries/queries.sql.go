@@ -11,7 +11,7 @@ import (
 )
 
 const changesAfter = `-- name: ChangesAfter :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code, case_history.assignee_id, case_history.assignee_name, case_history.queue
 FROM case_history
 WHERE (tx_id, feed_seq) > ($1::bigint, $2::bigint)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -66,6 +66,9 @@ func (q *Queries) ChangesAfter(ctx context.Context, arg ChangesAfterParams) ([]C
 			&i.CaseHistory.TxID,
 			&i.CaseHistory.FeedSeq,
 			&i.CaseHistory.ResolutionCode,
+			&i.CaseHistory.AssigneeID,
+			&i.CaseHistory.AssigneeName,
+			&i.CaseHistory.Queue,
 		); err != nil {
 			return nil, err
 		}
@@ -194,7 +197,7 @@ func (q *Queries) ExpireIdempotencyKeys(ctx context.Context, cutoff time.Time) (
 }
 
 const getCase = `-- name: GetCase :one
-SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by, resolution_code FROM cases WHERE case_id = $1
+SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by, resolution_code, assignee_id, assignee_name, queue FROM cases WHERE case_id = $1
 `
 
 func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
@@ -231,12 +234,15 @@ func (q *Queries) GetCase(ctx context.Context, caseID string) (Case, error) {
 		&i.Escalated,
 		&i.ResolveBy,
 		&i.ResolutionCode,
+		&i.AssigneeID,
+		&i.AssigneeName,
+		&i.Queue,
 	)
 	return i, err
 }
 
 const getCases = `-- name: GetCases :many
-SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by, resolution_code FROM cases WHERE case_id = ANY($1::text[])
+SELECT case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name, customer_id, customer_name, customer_ident_num, registration_date, state, resolution, importance, details, arrangement_num, comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id, callback_request_time, categorry, attachments, version, updated_at, callback_status, escalated, resolve_by, resolution_code, assignee_id, assignee_name, queue FROM cases WHERE case_id = ANY($1::text[])
 `
 
 func (q *Queries) GetCases(ctx context.Context, caseIds []string) ([]Case, error) {
@@ -279,6 +285,9 @@ func (q *Queries) GetCases(ctx context.Context, caseIds []string) ([]Case, error
 			&i.Escalated,
 			&i.ResolveBy,
 			&i.ResolutionCode,
+			&i.AssigneeID,
+			&i.AssigneeName,
+			&i.Queue,
 		); err != nil {
 			return nil, err
 		}
@@ -387,7 +396,7 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int
 }
 
 const listCallbacks = `-- name: ListCallbacks :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code, cases.assignee_id, cases.assignee_name, cases.queue
 FROM cases
 WHERE case_class = 'CallbackRequest'
   AND ($1::text IS NULL OR callback_status = $1::text)
@@ -445,6 +454,9 @@ func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([
 			&i.Case.Escalated,
 			&i.Case.ResolveBy,
 			&i.Case.ResolutionCode,
+			&i.Case.AssigneeID,
+			&i.Case.AssigneeName,
+			&i.Case.Queue,
 		); err != nil {
 			return nil, err
 		}
@@ -457,7 +469,7 @@ func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([
 }
 
 const listCases = `-- name: ListCases :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code, (
+SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code, cases.assignee_id, cases.assignee_name, cases.queue, (
     SELECT COALESCE(sum(k.n), 0) FROM case_counts k
     WHERE (CASE WHEN $1::text IS NULL THEN k.state <> 'Closed' ELSE k.state = $1::text END)
       AND ($2::text IS NULL OR k.case_type = $2::text)
@@ -528,6 +540,9 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.Case.Escalated,
 			&i.Case.ResolveBy,
 			&i.Case.ResolutionCode,
+			&i.Case.AssigneeID,
+			&i.Case.AssigneeName,
+			&i.Case.Queue,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
@@ -541,9 +556,9 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const listCustomerCases = `-- name: ListCustomerCases :many
-SELECT page.case_id, page.case_class, page.case_type, page.registered_by_id, page.registered_by_name, page.updated_by_id, page.updated_by_name, page.customer_id, page.customer_name, page.customer_ident_num, page.registration_date, page.state, page.resolution, page.importance, page.details, page.arrangement_num, page.comm_reason, page.comm_reply_address, page.comm_reply_address_code, page.comm_type, page.rel_case_id, page.callback_request_time, page.categorry, page.attachments, page.version, page.updated_at, page.callback_status, page.escalated, page.resolve_by, page.resolution_code, page.total_count, page.position
+SELECT page.case_id, page.case_class, page.case_type, page.registered_by_id, page.registered_by_name, page.updated_by_id, page.updated_by_name, page.customer_id, page.customer_name, page.customer_ident_num, page.registration_date, page.state, page.resolution, page.importance, page.details, page.arrangement_num, page.comm_reason, page.comm_reply_address, page.comm_reply_address_code, page.comm_type, page.rel_case_id, page.callback_request_time, page.categorry, page.attachments, page.version, page.updated_at, page.callback_status, page.escalated, page.resolve_by, page.resolution_code, page.assignee_id, page.assignee_name, page.queue, page.total_count, page.position
 FROM (
-  SELECT c.case_id, c.case_class, c.case_type, c.registered_by_id, c.registered_by_name, c.updated_by_id, c.updated_by_name, c.customer_id, c.customer_name, c.customer_ident_num, c.registration_date, c.state, c.resolution, c.importance, c.details, c.arrangement_num, c.comm_reason, c.comm_reply_address, c.comm_reply_address_code, c.comm_type, c.rel_case_id, c.callback_request_time, c.categorry, c.attachments, c.version, c.updated_at, c.callback_status, c.escalated, c.resolve_by, c.resolution_code, count(*) OVER () AS total_count,
+  SELECT c.case_id, c.case_class, c.case_type, c.registered_by_id, c.registered_by_name, c.updated_by_id, c.updated_by_name, c.customer_id, c.customer_name, c.customer_ident_num, c.registration_date, c.state, c.resolution, c.importance, c.details, c.arrangement_num, c.comm_reason, c.comm_reply_address, c.comm_reply_address_code, c.comm_type, c.rel_case_id, c.callback_request_time, c.categorry, c.attachments, c.version, c.updated_at, c.callback_status, c.escalated, c.resolve_by, c.resolution_code, c.assignee_id, c.assignee_name, c.queue, count(*) OVER () AS total_count,
          row_number() OVER (ORDER BY c.registration_date DESC, c.case_id DESC) AS position
   FROM cases AS c
   WHERE c.customer_id = $1
@@ -594,6 +609,9 @@ type ListCustomerCasesRow struct {
 	Escalated            bool
 	ResolveBy            *time.Time
 	ResolutionCode       *string
+	AssigneeID           *string
+	AssigneeName         *string
+	Queue                *string
 	TotalCount           int64
 	Position             int64
 }
@@ -651,6 +669,9 @@ func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesPa
 			&i.Escalated,
 			&i.ResolveBy,
 			&i.ResolutionCode,
+			&i.AssigneeID,
+			&i.AssigneeName,
+			&i.Queue,
 			&i.TotalCount,
 			&i.Position,
 		); err != nil {
@@ -665,7 +686,7 @@ func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesPa
 }
 
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code, case_history.assignee_id, case_history.assignee_name, case_history.queue, count(*) OVER () AS total_count
 FROM case_history
 WHERE case_id = $1
   AND (NOT $2::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
@@ -725,6 +746,9 @@ func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]Lis
 			&i.CaseHistory.TxID,
 			&i.CaseHistory.FeedSeq,
 			&i.CaseHistory.ResolutionCode,
+			&i.CaseHistory.AssigneeID,
+			&i.CaseHistory.AssigneeName,
+			&i.CaseHistory.Queue,
 			&i.TotalCount,
 		); err != nil {
 			return nil, err
@@ -823,10 +847,11 @@ WITH current_row AS (
         registration_date, state, resolution, importance, details, arrangement_num,
         comm_reason, comm_reply_address, comm_reply_address_code, comm_type, rel_case_id,
         callback_request_time, categorry, attachments, version, updated_at,
-        callback_status, escalated, resolve_by, resolution_code
+        callback_status, escalated, resolve_by, resolution_code,
+        assignee_id, assignee_name, queue
     ) VALUES (
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $33
+        $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $33, $34, $35, $36
     )
     ON CONFLICT (case_id) DO UPDATE SET
         case_type = EXCLUDED.case_type,
@@ -840,6 +865,9 @@ WITH current_row AS (
         escalated = EXCLUDED.escalated,
         resolve_by = EXCLUDED.resolve_by,
         resolution_code = EXCLUDED.resolution_code,
+        assignee_id = EXCLUDED.assignee_id,
+        assignee_name = EXCLUDED.assignee_name,
+        queue = EXCLUDED.queue,
         version = EXCLUDED.version,
         updated_at = EXCLUDED.updated_at
     WHERE cases.version < EXCLUDED.version
@@ -848,9 +876,11 @@ INSERT INTO case_history (
     case_id, version, version_date, change, case_type, updated_by_id, updated_by_name,
     customer_id, customer_name, customer_ident_num, registration_date, state,
     resolution, importance, details, arrangement_num,
-    callback_request_time, callback_status, escalated, note, note_visibility, resolution_code
+    callback_request_time, callback_status, escalated, note, note_visibility, resolution_code,
+    assignee_id, assignee_name, queue
 ) VALUES (
-    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32, $33
+    $1, $25, $26, $30, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $27, $28, $31, $32, $33,
+    $34, $35, $36
 )
 ON CONFLICT (case_id, version) DO NOTHING
 `
@@ -889,6 +919,9 @@ type RecordCaseParams struct {
 	Note                 *string
 	NoteVisibility       *string
 	ResolutionCode       *string
+	AssigneeID           *string
+	AssigneeName         *string
+	Queue                *string
 }
 
 // One version of a case in one statement, so one round trip and atomic: the
@@ -930,6 +963,9 @@ func (q *Queries) RecordCase(ctx context.Context, arg RecordCaseParams) (int64, 
 		arg.Note,
 		arg.NoteVisibility,
 		arg.ResolutionCode,
+		arg.AssigneeID,
+		arg.AssigneeName,
+		arg.Queue,
 	)
 	if err != nil {
 		return 0, err
