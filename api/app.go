@@ -58,6 +58,10 @@ type Options struct {
 	ResolutionCodes []string
 	// Routing gives each new case its queue; the zero Rules give none.
 	Routing routing.Rules
+	// PageTokenKeys sign the cursor page tokens (the first signs, all are
+	// accepted); processes behind one address need the same. Nil: a random
+	// key, for one process.
+	PageTokenKeys [][]byte
 }
 
 // New builds the Fiber app serving the Case API.
@@ -104,7 +108,12 @@ func New(opts Options) *fiber.App {
 		app.Get("/metrics", adaptor.HTTPHandler(opts.Metrics.Handler()))
 	}
 	serveSpec(app)
-	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now, resolutionCodes: opts.ResolutionCodes, routing: opts.Routing}
+	tokenKeys := pageTokenKeys(opts.PageTokenKeys)
+	if len(tokenKeys) == 0 {
+		tokenKeys = randomPageTokenKeys()
+	}
+	h := &handlers{cases: opts.Cases, keys: opts.Idempotency, now: opts.Now, resolutionCodes: opts.ResolutionCodes,
+		routing: opts.Routing, pageTokens: tokenKeys}
 	v1 := app.Group(Root, authenticate(opts.Verifier, opts.Logger))
 	if opts.RateLimit > 0 {
 		v1.Use(limiter.New(limiter.Config{

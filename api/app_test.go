@@ -45,6 +45,10 @@ type fakeCases struct {
 	feed         []store.FeedEntry
 	feedAfter    store.FeedPosition
 	feedLimit    int
+	lastList     store.CaseQuery
+	listed       store.CasePage
+	lastHistory  store.HistoryQuery
+	history      store.HistoryPage
 }
 
 func (f *fakeCases) NextCaseID(context.Context) (string, error) {
@@ -96,15 +100,17 @@ func (f *fakeCases) Case(context.Context, string) (casefile.Case, error) {
 	return f.lastCase, f.err
 }
 
-func (f *fakeCases) List(context.Context, store.CaseFilter, store.Page) (store.CasePage, error) {
+func (f *fakeCases) List(_ context.Context, q store.CaseQuery) (store.CasePage, error) {
 	f.calls = append(f.calls, "List")
-	return store.CasePage{}, f.err
+	f.lastList = q
+	return f.listed, f.err
 }
 
-func (f *fakeCases) History(_ context.Context, _ string, _ store.Page, customerView bool) (store.HistoryPage, error) {
+func (f *fakeCases) History(_ context.Context, q store.HistoryQuery) (store.HistoryPage, error) {
 	f.calls = append(f.calls, "History")
-	f.customerView = customerView
-	return store.HistoryPage{}, f.err
+	f.customerView = q.CustomerView
+	f.lastHistory = q
+	return f.history, f.err
 }
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -806,4 +812,106 @@ func TestNewCasesAreRoutedToAQueue(t *testing.T) {
 	r := f.do(t, "POST", "/v1/case/callback-requests", `{"callback-request-time":"2026-03-02T10:00:00Z","categorry":"Cards","party-id":"C1"}`)
 	require.Equal(t, http.StatusCreated, r.status, r.rawBody)
 	require.Equal(t, "cards", f.cases.lastCase.Queue)
+}
+
+func TestListFiltersAreReadAndChecked(t *testing.T) {
+	f := newFixture(t)
+	yes := true
+	r := f.do(t, "GET", "/v1/case/cases?state=Accepted,Resolved&importance=High,Critical&assignee-id=none&queue=cards"+
+		"&case-class=Complaint&escalated=true&callback-status=Failed&registered-from=2026-03-01T00:00:00%2B01:00"+
+		"&registered-to=2026-03-02T00:00:00Z&sort=resolve-by&case-type=Complaint", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, store.CaseQuery{
+		Filter: store.CaseFilter{
+			States: []casefile.State{casefile.StateAccepted, casefile.StateResolved}, Importances: []string{"High", "Critical"},
+			CaseType: "Complaint", CaseClass: casefile.ClassComplaint, Unassigned: true, Queue: "cards", Escalated: &yes,
+			CallbackStatus: casefile.CallbackFailed, RegisteredFrom: time.Date(2026, 2, 28, 23, 0, 0, 0, time.UTC),
+			RegisteredTo: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC),
+		},
+		Order: store.DeadlineFirst, Page: store.Page{Number: 1, Size: 20},
+	}, f.cases.lastList)
+	require.Nil(t, r.body["next-page-token"])
+
+	r = f.do(t, "GET", "/v1/case/cases?assignee-id=agent-9", "")
+	require.Equal(t, "agent-9", f.cases.lastList.Filter.AssigneeID)
+	require.Equal(t, store.NewestFirst, f.cases.lastList.Order)
+
+	for query, field := range map[string]string{
+		"state=Accepted,Open":       "state",
+		"state=Accepted,":           "state",
+		"importance=Urgent":         "importance",
+		"escalated=yes":             "escalated",
+		"case-class=Claim":          "case-class",
+		"callback-status=Lost":      "callback-status",
+		"queue=a%20b":               "queue",
+		"registered-from=yesterday": "registered-from",
+		"registered-from=2026-03-02T00:00:00Z&registered-to=2026-03-01T00:00:00Z": "registered-to",
+		"sort=importance":              "sort",
+		"colour=red":                   "colour",
+		"page-token=abc":               "page-token",
+		"page-token=abc&page-number=2": "page-number",
+	} {
+		f.cases.calls = nil
+		r := f.do(t, "GET", "/v1/case/cases?"+query, "")
+		requireProblem(t, f, r, http.StatusBadRequest)
+		require.Contains(t, invalidNames(r), field, query)
+	}
+}
+
+func TestPageTokensResumeTheirListingOnly(t *testing.T) {
+	f := newFixture(t)
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	f.cases.listed = store.CasePage{Cases: []casefile.Case{{ID: "WI0000000009", RegisteredAt: at, Importance: "High"}}, Total: 3, More: true}
+	r := f.do(t, "GET", "/v1/case/cases?state=Accepted&page-size=1", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	token, _ := r.body["next-page-token"].(string)
+	require.NotEmpty(t, token)
+
+	f.cases.listed.More = false
+	r = f.do(t, "GET", "/v1/case/cases?state=Accepted&page-size=1&page-token="+token, "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, &store.CaseCursor{CaseID: "WI0000000009", RegisteredAt: at, Importance: "High"}, f.cases.lastList.After)
+	require.EqualValues(t, 2, r.body["page-number"])
+	require.Nil(t, r.body["next-page-token"], "the last page")
+
+	for name, query := range map[string]string{
+		"other filters":         "state=Resolved&page-token=" + token,
+		"another order":         "state=Accepted&sort=registration-date&page-token=" + token,
+		"altered":               "state=Accepted&page-token=" + token[:len(token)-2] + "xx",
+		"signed by another API": "state=Accepted&page-token=" + otherAPIsToken(t, token),
+	} {
+		f.cases.calls = nil
+		r := f.do(t, "GET", "/v1/case/cases?"+query, "")
+		requireProblem(t, f, r, http.StatusBadRequest)
+		require.Equal(t, []string{"page-token"}, invalidNames(r), name)
+	}
+
+	f.cases.history = store.HistoryPage{Entries: []casefile.HistoryEntry{{Case: casefile.Case{ID: "WI0000000001", Version: 5}}}, Total: 9, More: true}
+	r = f.do(t, "GET", "/v1/case/cases/WI0000000001/history?page-size=1", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	historyToken := r.body["next-page-token"].(string)
+	r = f.do(t, "GET", "/v1/case/cases/WI0000000001/history?page-size=1&page-token="+historyToken, "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, int64(5), f.cases.lastHistory.AfterVersion)
+	f.cases.calls = nil
+	r = f.do(t, "GET", "/v1/case/cases/WI0000000002/history?page-token="+historyToken, "")
+	requireProblem(t, f, r, http.StatusBadRequest)
+	r = f.do(t, "GET", "/v1/case/cases?page-token="+historyToken, "")
+	requireProblem(t, f, r, http.StatusBadRequest)
+}
+
+// otherAPIsToken is token as an API with another key ring would sign it.
+func otherAPIsToken(t *testing.T, token string) string {
+	payload, _, ok := strings.Cut(token, ".")
+	require.True(t, ok)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 16))
+}
+
+func TestCustomersCannotListByAgent(t *testing.T) {
+	f := newFixture(t)
+	f.token = f.mint(t, devissuer.Claims{Subject: "cust-1", Scopes: []string{auth.ScopeRead}, TTL: time.Hour, CustomerID: "C1"})
+	requireProblem(t, f, f.do(t, "GET", "/v1/case/cases?assignee-id=agent-9", ""), http.StatusForbidden)
+	r := f.do(t, "GET", "/v1/case/cases?queue=cards", "")
+	require.Equal(t, http.StatusOK, r.status, r.rawBody)
+	require.Equal(t, "C1", f.cases.lastList.Filter.CustomerID)
 }

@@ -27,7 +27,7 @@ type storedCases struct {
 
 func (s *storedCases) Case(context.Context, string) (casefile.Case, error) { return s.one, nil }
 
-func (s *storedCases) List(context.Context, store.CaseFilter, store.Page) (store.CasePage, error) {
+func (s *storedCases) List(context.Context, store.CaseQuery) (store.CasePage, error) {
 	return store.CasePage{Cases: s.page, Total: 4711}, nil
 }
 

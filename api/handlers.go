@@ -28,9 +28,9 @@ type Cases interface {
 	RemoveAttachment(ctx context.Context, caseID, operationID string, req workflows.RemoveAttachmentRequest) (workflows.Result, error)
 	AddNote(ctx context.Context, caseID, operationID string, req workflows.OperatorAction) (workflows.Result, error)
 	Case(ctx context.Context, caseID string) (casefile.Case, error)
-	List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error)
+	List(ctx context.Context, q store.CaseQuery) (store.CasePage, error)
 	// History in a customer's view leaves out what is for agents only.
-	History(ctx context.Context, caseID string, page store.Page, customerView bool) (store.HistoryPage, error)
+	History(ctx context.Context, q store.HistoryQuery) (store.HistoryPage, error)
 	// Changes reads the changes feed after a position.
 	Changes(ctx context.Context, after store.FeedPosition, limit int) ([]store.FeedEntry, error)
 }
@@ -41,6 +41,7 @@ type handlers struct {
 	now             func() time.Time
 	resolutionCodes []string
 	routing         routing.Rules
+	pageTokens      pageTokenKeys
 }
 
 func (h *handlers) createComplaint(c *fiber.Ctx) error {
@@ -149,23 +150,54 @@ func (h *handlers) getCase(c *fiber.Ctx) error {
 
 func (h *handlers) listCases(c *fiber.Ctx) error {
 	var v validator
-	q := newQuery(c, &v, "page-number", "page-size", "state", "case-type", "customer-id")
+	q := newQuery(c, &v, "page-number", "page-size", "page-token", "sort", "state", "importance", "case-type",
+		"customer-id", "assignee-id", "queue", "case-class", "escalated", "callback-status", "registered-from", "registered-to")
 	page := q.page(20)
 	filter := store.CaseFilter{
-		State:      q.state("state"),
-		CaseType:   q.text("case-type", maxIDLen),
-		CustomerID: q.text("customer-id", maxIDLen),
+		States:         listOf(q, "state", casefile.States),
+		Importances:    listOf(q, "importance", casefile.Importances),
+		CaseType:       q.text("case-type", maxIDLen),
+		CaseClass:      one(q, "case-class", casefile.Classes),
+		CustomerID:     q.text("customer-id", maxIDLen),
+		Queue:          q.queue("queue"),
+		Escalated:      q.boolean("escalated"),
+		CallbackStatus: one(q, "callback-status", casefile.CallbackStatuses),
+		RegisteredFrom: q.time("registered-from"),
+		RegisteredTo:   q.time("registered-to"),
 	}
-	if err := v.err(); err != nil {
-		return err
+	if assignee := q.text("assignee-id", maxIDLen); assignee == unassigned {
+		filter.Unassigned = true
+	} else {
+		filter.AssigneeID = assignee
+	}
+	if !filter.RegisteredFrom.IsZero() && !filter.RegisteredTo.IsZero() && !filter.RegisteredFrom.Before(filter.RegisteredTo) {
+		v.add("registered-to", "must be later than registered-from")
+	}
+	order := one(q, "sort", store.CaseOrders)
+	if order == "" {
+		order = store.NewestFirst
 	}
 	if who := principalOf(c); who.CustomerID != "" {
+		if filter.AssigneeID != "" || filter.Unassigned {
+			return &clientError{status: http.StatusForbidden, detail: "Customer tokens cannot list cases by agent."}
+		}
 		if filter.CustomerID != "" && filter.CustomerID != who.CustomerID {
-			return sendJSON(c, newPageView([]caseRef{}, 0, page.Number, page.Size))
+			if err := v.err(); err != nil {
+				return err
+			}
+			return sendJSON(c, newPageView([]caseRef{}, 0, page, nil))
 		}
 		filter.CustomerID = who.CustomerID
 	}
-	found, err := h.cases.List(c.UserContext(), filter, page)
+	listing := listingOf("cases", struct {
+		Filter store.CaseFilter
+		Order  store.CaseOrder
+	}{filter, order})
+	after := pageTokenParam[store.CaseCursor](q, h.pageTokens, listing, &page)
+	if err := v.err(); err != nil {
+		return err
+	}
+	found, err := h.cases.List(c.UserContext(), store.CaseQuery{Filter: filter, Order: order, Page: page, After: after})
 	if err != nil {
 		return err
 	}
@@ -174,8 +206,19 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 	for i := range found.Cases {
 		items = append(items, caseRef{&found.Cases[i], to})
 	}
-	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
+	var next *string
+	if found.More {
+		last := store.CursorAfter(&found.Cases[len(found.Cases)-1])
+		token := seal(h.pageTokens, pageToken[store.CaseCursor]{Listing: listing, Number: page.Number + 1, After: last})
+		next = &token
+	}
+	view := newPageView(items, found.Total, page, next)
+	view.TotalCountExact = !found.TotalAtLeast
+	return sendJSON(c, view)
 }
+
+// unassigned as assignee-id lists the cases nobody handles.
+const unassigned = "none"
 
 func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	id, err := caseIDParam(c)
@@ -183,7 +226,17 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 		return err
 	}
 	var v validator
-	page := newQuery(c, &v, "page-number", "page-size").page(100)
+	q := newQuery(c, &v, "page-number", "page-size", "page-token")
+	page := q.page(100)
+	to := audienceOf(c)
+	listing := listingOf("history", struct {
+		CaseID   string
+		Customer bool
+	}{id, to == forCustomer})
+	var afterVersion int64
+	if after := pageTokenParam[int64](q, h.pageTokens, listing, &page); after != nil {
+		afterVersion = *after
+	}
 	if err := v.err(); err != nil {
 		return err
 	}
@@ -191,8 +244,7 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	if _, err := h.caseFor(c, id); err != nil {
 		return err
 	}
-	to := audienceOf(c)
-	found, err := h.cases.History(c.UserContext(), id, page, to == forCustomer)
+	found, err := h.cases.History(c.UserContext(), store.HistoryQuery{CaseID: id, Page: page, AfterVersion: afterVersion, CustomerView: to == forCustomer})
 	if err != nil {
 		return err
 	}
@@ -200,7 +252,31 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	for i := range found.Entries {
 		items = append(items, viewOfHistory(&found.Entries[i], to))
 	}
-	return sendJSON(c, newPageView(items, found.Total, page.Number, page.Size))
+	var next *string
+	if found.More {
+		token := seal(h.pageTokens, pageToken[int64]{Listing: listing, Number: page.Number + 1, After: found.Entries[len(found.Entries)-1].Case.Version})
+		next = &token
+	}
+	return sendJSON(c, newPageView(items, found.Total, page, next))
+}
+
+// pageTokenParam reads page-token for listing: the place its page starts
+// after, with page set to the token's page number; nil without a token.
+func pageTokenParam[Place any](q query, keys pageTokenKeys, listing string, page *store.Page) *Place {
+	raw := q.c.Query("page-token")
+	if raw == "" {
+		return nil
+	}
+	if q.c.Query("page-number") != "" {
+		q.v.add("page-number", "goes without page-token: the token knows its page")
+	}
+	t, reason := openToken[Place](keys, raw, listing)
+	if reason != "" {
+		q.v.add("page-token", reason)
+		return nil
+	}
+	page.Number = t.Number
+	return &t.After
 }
 
 // change is what every change to an existing case starts from.
@@ -489,10 +565,72 @@ func (q query) text(name string, maxLen int) string {
 	return s
 }
 
-func (q query) state(name string) casefile.State {
-	s := casefile.State(q.c.Query(name))
-	oneOf(q.v, name, s, casefile.States)
+// listOf reads a comma-separated list of allowed values; absent: none.
+func listOf[T ~string](q query, name string, allowed []T) []T {
+	raw := q.c.Query(name)
+	if raw == "" {
+		return nil
+	}
+	var out []T
+	for _, item := range strings.Split(raw, ",") {
+		value := T(strings.TrimSpace(item))
+		if value == "" || !slices.Contains(allowed, value) {
+			oneOf(q.v, name, value, allowed)
+			if value == "" {
+				q.v.add(name, "has an empty item")
+			}
+			continue
+		}
+		if !slices.Contains(out, value) {
+			out = append(out, value)
+		}
+	}
+	return out
+}
+
+// one reads one of the allowed values; absent: "".
+func one[T ~string](q query, name string, allowed []T) T {
+	value := T(q.c.Query(name))
+	oneOf(q.v, name, value, allowed)
+	if !slices.Contains(allowed, value) {
+		return ""
+	}
+	return value
+}
+
+func (q query) queue(name string) string {
+	s := q.c.Query(name)
+	if s != "" && !casefile.ValidQueue(s) {
+		q.v.add(name, "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
 	return s
+}
+
+func (q query) boolean(name string) *bool {
+	switch q.c.Query(name) {
+	case "":
+		return nil
+	case "true":
+		b := true
+		return &b
+	case "false":
+		b := false
+		return &b
+	}
+	q.v.add(name, "must be true or false")
+	return nil
+}
+
+func (q query) time(name string) time.Time {
+	raw := q.c.Query(name)
+	if raw == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		q.v.add(name, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
+	}
+	return t.UTC()
 }
 
 // setETag names the case version a response reflects, for If-Match.

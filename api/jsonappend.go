@@ -236,6 +236,10 @@ func (p pageView[T]) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, p.TotalPages, 10)
 	b = append(b, `,"Items":`...)
 	b = appendItems(b, p.Items)
+	b = append(b, `,"next-page-token":`...)
+	b = appendNullable(b, p.NextPageToken)
+	b = append(b, `,"total-count-exact":`...)
+	b = strconv.AppendBool(b, p.TotalCountExact)
 	return append(b, '}')
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/store"
 )
 
 // FuzzViewsEncodeAsEncodingJSON holds the appenders to encoding/json's
@@ -36,11 +37,11 @@ func FuzzViewsEncodeAsEncodingJSON(f *testing.F) {
 		same(t, cases[0])
 		same(t, cases[1])
 		same(t, history[0])
-		same(t, newPageView(cases, nanos, 2, 20))
-		same(t, newPageView(history, 0, 1, 100))
-		same(t, newPageView([]caseRef{{&one, forAgent}, {&empty, forCustomer}}, nanos, 2, 20))
-		same(t, newPageView([]caseRef{}, 0, 1, 20))
-		same(t, newPageView([]caseView{}, 0, 1, 20))
+		same(t, newPageView(cases, nanos, store.Page{Number: 2, Size: 20}, &c))
+		same(t, newPageView(history, 0, store.Page{Number: 1, Size: 100}, nil))
+		same(t, newPageView([]caseRef{{&one, forAgent}, {&empty, forCustomer}}, nanos, store.Page{Number: 2, Size: 20}, &c))
+		same(t, newPageView([]caseRef{}, 0, store.Page{Number: 1, Size: 20}, nil))
+		same(t, newPageView([]caseView{}, 0, store.Page{Number: 1, Size: 20}, nil))
 		same(t, pageView[caseView]{})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bank/caseservice/casefile"
+	"github.com/bank/caseservice/store"
 )
 
 // timestamp renders times as RFC 3339 in UTC with milliseconds; the guide's
@@ -238,21 +239,28 @@ func noteVisibilityOf(e *casefile.HistoryEntry) *string {
 	return &v
 }
 
-// pageView is the guide's paging wrapper.
+// pageView is the guide's paging wrapper; next-page-token is additive.
 type pageView[T jsonAppender] struct {
 	TotalCount int64 `json:"total-count"`
 	PageSize   int   `json:"page-size"`
 	PageNumber int   `json:"page-number"`
 	TotalPages int64 `json:"total-pages"`
 	Items      []T   `json:"Items"`
+	// NextPageToken fetches the page after this one; null on the last page.
+	NextPageToken *string `json:"next-page-token"`
+	// TotalCountExact is false when total-count is a lower bound: a
+	// registration range is counted up to store.CountLimit cases.
+	TotalCountExact bool `json:"total-count-exact"`
 }
 
-func newPageView[T jsonAppender](items []T, total int64, number, size int) pageView[T] {
+func newPageView[T jsonAppender](items []T, total int64, page store.Page, next *string) pageView[T] {
 	return pageView[T]{
-		TotalCount: total,
-		PageSize:   size,
-		PageNumber: number,
-		TotalPages: (total + int64(size) - 1) / int64(size),
-		Items:      items,
+		TotalCount:      total,
+		PageSize:        page.Size,
+		PageNumber:      page.Number,
+		TotalPages:      (total + int64(page.Size) - 1) / int64(page.Size),
+		Items:           items,
+		NextPageToken:   next,
+		TotalCountExact: true,
 	}
 }

@@ -31,6 +31,9 @@ const (
 	ClassCallbackRequest Class = "CallbackRequest"
 )
 
+// Classes lists every class.
+var Classes = []Class{ClassComplaint, ClassServiceRequest, ClassCallbackRequest}
+
 // Importances accepted on create; ImportanceDefault applies when none is given.
 var Importances = []string{"Low", "Standard", "High", "Critical"}
 
@@ -144,6 +147,9 @@ const (
 	CallbackFailed    CallbackStatus = "Failed"
 	CallbackCancelled CallbackStatus = "Cancelled"
 )
+
+// CallbackStatuses lists every callback status.
+var CallbackStatuses = []CallbackStatus{CallbackScheduled, CallbackDelivered, CallbackFailed, CallbackCancelled}
 
 // Change names what a recorded version did to the case.
 type Change string

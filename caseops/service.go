@@ -234,15 +234,15 @@ func (s *Service) Case(ctx context.Context, caseID string) (casefile.Case, error
 }
 
 // List returns a page of cases.
-func (s *Service) List(ctx context.Context, filter store.CaseFilter, page store.Page) (store.CasePage, error) {
-	return s.store.Cases(ctx, filter, page)
+func (s *Service) List(ctx context.Context, q store.CaseQuery) (store.CasePage, error) {
+	return s.store.Cases(ctx, q)
 }
 
 // History returns a page of a case's recorded changes.
 // An unknown case has an empty history; callers that must answer 404 look
 // the case up first (the API does, for access control too).
-func (s *Service) History(ctx context.Context, caseID string, page store.Page, customerView bool) (store.HistoryPage, error) {
-	return s.store.History(ctx, caseID, page, customerView)
+func (s *Service) History(ctx context.Context, q store.HistoryQuery) (store.HistoryPage, error) {
+	return s.store.History(ctx, q)
 }
 
 // Changes reads the changes feed: history rows of every case after a position.

@@ -76,7 +76,7 @@ func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 	require.EqualValues(t, 2, restored[ids[0]].Version)
 	require.Equal(t, "C-2", restored[ids[1]].CustomerID)
 	require.Equal(t, map[int64]int{1: 1}, s.historyRows(t, ids[1]), "the lost history row is written back")
-	entries, err := s.store.History(ctx, ids[1], store.Page{Number: 1, Size: 10}, false)
+	entries, err := s.store.History(ctx, store.HistoryQuery{CaseID: ids[1], Page: store.Page{Number: 1, Size: 10}})
 	require.NoError(t, err)
 	require.Equal(t, casefile.ChangeRegistered, entries.Entries[0].Change)
 	require.Equal(t, map[int64]int{1: 1, 2: 1}, s.historyRows(t, ids[0]), "existing history rows are left alone")

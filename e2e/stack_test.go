@@ -40,6 +40,7 @@ import (
 	"github.com/bank/caseservice/internal/pgtest"
 	"github.com/bank/caseservice/internal/platform/auth"
 	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/internal/platform/encryption"
 	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/internal/platform/temporalclient"
 	"github.com/bank/caseservice/internal/platform/tracing"
@@ -215,6 +216,10 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 
 	rules, err := routing.Parse(routing.DefaultSpec, routing.DefaultQueue)
 	require.NoError(t, err)
+	ring, _, err := encryption.LoadKeyRing(opts.codec)
+	require.NoError(t, err)
+	pageTokenKeys, err := ring.Derive(api.PageTokenPurpose) // as caseapi does
+	require.NoError(t, err)
 	app := api.New(api.Options{
 		Cases:       caseops.New(tc, s.store.BatchReads(2), *opts.policy), // as caseapi reads
 		Idempotency: s.store,
@@ -225,6 +230,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		RequestTimeout:  30 * time.Second,
 		ResolutionCodes: config.DefaultResolutionCodes,
 		Routing:         rules,
+		PageTokenKeys:   pageTokenKeys,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -1,6 +1,10 @@
 package store
 
-import "github.com/bank/caseservice/store/internal/queries"
+import (
+	"strings"
+
+	"github.com/bank/caseservice/store/internal/queries"
+)
 
 // LookupsWaiting, QueriesInFlight, PagesWaiting and PageQueriesInFlight let
 // the tests see batched reads' state.
@@ -23,7 +27,24 @@ func inFlight[In, Out any](b *batcher[In, Out]) int {
 
 // The tests' tracer tells the reads it sees by their statements.
 const (
-	GetCaseSQL           = queries.GetCaseSQL
-	GetCasesSQL          = queries.GetCasesSQL
-	ListCustomerCasesSQL = queries.ListCustomerCasesSQL
+	GetCaseSQL  = queries.GetCaseSQL
+	GetCasesSQL = queries.GetCasesSQL
 )
+
+// IsCustomerPage tells a customer page's statement.
+func IsCustomerPage(sql string) bool { return strings.HasPrefix(sql, customerPageMark) }
+
+// ListingSQL is the statement, and its arguments, of the first page of q.
+func ListingSQL(q CaseQuery) (string, []any) { return listingSQL(q, 0, q.Page.Size+1) }
+
+// CountSQL is the statement, and its arguments, that counts q's cases.
+func CountSQL(q CaseQuery) (string, []any) {
+	var args sqlArgs
+	return countSQL(&args, q), args
+}
+
+// DirectCountSQL counts f's cases from the cases themselves.
+func DirectCountSQL(f CaseFilter) (string, []any) {
+	var args sqlArgs
+	return "SELECT count(*) FROM cases AS c WHERE " + strings.Join(filterConditions(&args, f, "c"), " AND "), args
+}

@@ -29,14 +29,14 @@ type readTracer struct {
 }
 
 func (r *readTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	switch data.SQL {
-	case store.GetCaseSQL:
+	switch {
+	case data.SQL == store.GetCaseSQL:
 		r.singles.Add(1)
 		<-r.gate
-	case store.ListCustomerCasesSQL:
+	case store.IsCustomerPage(data.SQL):
 		r.pageSingles.Add(1)
 		<-r.gate
-	case store.GetCasesSQL:
+	case data.SQL == store.GetCasesSQL:
 		r.batches.Add(1)
 		r.holdBatch()
 	}
@@ -52,7 +52,7 @@ func (r *readTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 }
 
 func (r *readTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
-	if data.SQL == store.ListCustomerCasesSQL {
+	if store.IsCustomerPage(data.SQL) {
 		r.piped.Add(1)
 	}
 }

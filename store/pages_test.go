@@ -21,15 +21,17 @@ import (
 type pageRead struct {
 	filter store.CaseFilter
 	page   store.Page
+	// state is the filter's one state, or none.
+	state casefile.State
 }
 
 func (p pageRead) String() string {
-	return fmt.Sprintf("%s/%s page %d of %d", p.filter.CustomerID, p.filter.State, p.page.Number, p.page.Size)
+	return fmt.Sprintf("%s/%s page %d of %d", p.filter.CustomerID, p.state, p.page.Number, p.page.Size)
 }
 
 // readPage calls s.Cases in the background.
 func readPage(ctx context.Context, s *store.Store, r pageRead) <-chan answer[store.CasePage] {
-	return inBackground(func() (store.CasePage, error) { return s.Cases(ctx, r.filter, r.page) })
+	return inBackground(func() (store.CasePage, error) { return s.Cases(ctx, store.CaseQuery{Filter: r.filter, Page: r.page}) })
 }
 
 // customersStore is a traced store where customer Cn has n cases (C0 none),
@@ -53,8 +55,9 @@ func customersStore(t *testing.T, tracer *readTracer, customers int) *store.Stor
 
 func customerPage(customer int, state casefile.State, number, size int) pageRead {
 	return pageRead{
-		filter: store.CaseFilter{CustomerID: fmt.Sprintf("C%d", customer), State: state},
+		filter: store.CaseFilter{CustomerID: fmt.Sprintf("C%d", customer), States: statesOf(state)},
 		page:   store.Page{Number: number, Size: size},
+		state:  state,
 	}
 }
 
@@ -74,7 +77,7 @@ func TestBatchedPagesPipelineThePagesThatWaited(t *testing.T) {
 	}
 	want := make([]store.CasePage, len(reads))
 	for i, r := range reads {
-		p, err := s.Cases(ctx, r.filter, r.page) // on its own: the store BatchReads was called on is unchanged
+		p, err := s.Cases(ctx, store.CaseQuery{Filter: r.filter, Page: r.page}) // on its own: the store BatchReads was called on is unchanged
 		require.NoError(t, err, r)
 		want[i] = p
 	}
@@ -127,7 +130,7 @@ func TestListingsAcrossCustomersAreNotBatched(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	all, err := batched.Cases(ctx, store.CaseFilter{}, store.Page{Number: 1, Size: 20})
+	all, err := batched.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{}, Page: store.Page{Number: 1, Size: 20}})
 	require.NoError(t, err, "answered while the only page slot is held")
 	assert.EqualValues(t, 6, all.Total) // 1 + 2 + 3 cases, none closed
 	assert.Zero(t, batched.PagesWaiting())
@@ -155,7 +158,7 @@ func TestBatchedPagesUnderConcurrencyAndCancellation(t *testing.T) {
 				states := []casefile.State{"", casefile.StateAccepted, casefile.StateResolved}
 				r := customerPage(n, states[i%3], 1+i%2, 3)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(40))*time.Millisecond)
-				got, err := batched.Cases(ctx, r.filter, r.page)
+				got, err := batched.Cases(ctx, store.CaseQuery{Filter: r.filter, Page: r.page})
 				cancel()
 				if errors.Is(err, context.DeadlineExceeded) {
 					gaveUp.Add(1)
@@ -166,7 +169,7 @@ func TestBatchedPagesUnderConcurrencyAndCancellation(t *testing.T) {
 				}
 				answered.Add(1)
 				resolved := int64(n / 3) // every third of customer n's cases
-				wantTotal := map[casefile.State]int64{"": int64(n), casefile.StateAccepted: int64(n) - resolved, casefile.StateResolved: resolved}[r.filter.State]
+				wantTotal := map[casefile.State]int64{"": int64(n), casefile.StateAccepted: int64(n) - resolved, casefile.StateResolved: resolved}[r.state]
 				assert.Equal(t, wantTotal, got.Total, r)
 				wantLen := min(max(wantTotal-int64((r.page.Number-1)*r.page.Size), 0), int64(r.page.Size))
 				assert.Len(t, got.Cases, int(wantLen), r)
@@ -182,4 +185,12 @@ func TestBatchedPagesUnderConcurrencyAndCancellation(t *testing.T) {
 	assert.NotZero(t, tracer.pipelines.Load(), "pages that waited went in pipelines")
 	assert.Eventually(t, func() bool { return batched.PageQueriesInFlight() == 0 }, 5*time.Second, time.Millisecond, "every slot is given back")
 	assert.Zero(t, batched.PagesWaiting())
+}
+
+// statesOf is the filter's list of one state, or none for "".
+func statesOf(state casefile.State) []casefile.State {
+	if state == "" {
+		return nil
+	}
+	return []casefile.State{state}
 }

@@ -54,66 +54,24 @@ INSERT INTO case_history (
 ON CONFLICT (case_id, version) DO NOTHING;
 
 -- name: ListHistory :many
--- In a customer's view, the notes added for agents only stay out.
-SELECT sqlc.embed(case_history), count(*) OVER () AS total_count
+-- In a customer's view, the notes added for agents only stay out. A cursor
+-- page starts after a version; the count covers the whole history.
+SELECT sqlc.embed(case_history), (
+    SELECT count(*) FROM case_history AS k
+    WHERE k.case_id = sqlc.arg(case_id)
+      AND (NOT sqlc.arg(customer_view)::boolean OR k.change <> 'NoteAdded' OR k.note_visibility = 'customer')
+) AS total_count
 FROM case_history
-WHERE case_id = sqlc.arg(case_id)
-  AND (NOT sqlc.arg(customer_view)::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
-ORDER BY version
+WHERE case_history.case_id = sqlc.arg(case_id)
+  AND (NOT sqlc.arg(customer_view)::boolean OR case_history.change <> 'NoteAdded' OR case_history.note_visibility = 'customer')
+  AND case_history.version > sqlc.arg(after_version)
+ORDER BY case_history.version
 LIMIT sqlc.arg(row_limit) OFFSET sqlc.arg(row_offset);
 
 -- name: CountHistory :one
 SELECT count(*) FROM case_history
 WHERE case_id = sqlc.arg(case_id)
   AND (NOT sqlc.arg(customer_view)::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer');
-
--- name: ListCustomerCases :many
--- One customer's cases (without a state, the active ones), from the customer
--- index with the other filters applied to its few rows; the count rides on
--- the page. The page is cut by row number rather than OFFSET: with OFFSET as
--- a parameter the planner costs the cached generic plan above a fresh one
--- and plans every execution again (2x Postgres CPU per page); this way the
--- generic plan is kept. The numbered rows carry every column, so the page
--- needs no second lookup by primary key (a quarter of the buffers).
-SELECT page.*
-FROM (
-  SELECT c.*, count(*) OVER () AS total_count,
-         row_number() OVER (ORDER BY c.registration_date DESC, c.case_id DESC) AS position
-  FROM cases AS c
-  WHERE c.customer_id = sqlc.arg(customer_id)
-    AND (CASE WHEN sqlc.narg(state)::text IS NULL THEN c.state <> 'Closed' ELSE c.state = sqlc.narg(state)::text END)
-    AND (sqlc.narg(case_type)::text IS NULL OR c.case_type = sqlc.narg(case_type)::text)
-) AS page
-WHERE page.position > sqlc.arg(page_offset)::bigint
-ORDER BY page.position
-LIMIT sqlc.arg(page_limit);
-
--- name: ListCases :many
--- Cases of any customer (without a state, the active ones). The total comes
--- from case_counts, in the same statement and snapshot as the page.
-SELECT sqlc.embed(cases), (
-    SELECT COALESCE(sum(k.n), 0) FROM case_counts k
-    WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN k.state <> 'Closed' ELSE k.state = sqlc.narg(state)::text END)
-      AND (sqlc.narg(case_type)::text IS NULL OR k.case_type = sqlc.narg(case_type)::text)
-)::bigint AS total_count
-FROM cases
-WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
-  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text)
-ORDER BY registration_date DESC, case_id DESC
-LIMIT sqlc.arg(page_limit) OFFSET sqlc.arg(page_offset);
-
--- name: CountCustomerCases :one
-SELECT count(*)
-FROM cases
-WHERE customer_id = sqlc.arg(customer_id)
-  AND (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
-  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text);
-
--- name: CountCases :one
-SELECT COALESCE(sum(n), 0)::bigint
-FROM case_counts
-WHERE (CASE WHEN sqlc.narg(state)::text IS NULL THEN state <> 'Closed' ELSE state = sqlc.narg(state)::text END)
-  AND (sqlc.narg(case_type)::text IS NULL OR case_type = sqlc.narg(case_type)::text);
 
 -- name: InsertOutbox :execrows
 INSERT INTO outbox (idempotency_key, kind, case_id, payload)
@@ -171,8 +129,9 @@ DELETE FROM idempotency_keys WHERE created_at < sqlc.arg(cutoff);
 INSERT INTO cases (
     case_id, case_class, case_type, registered_by_id, registered_by_name, updated_by_id, updated_by_name,
     customer_id, customer_name, registration_date, state, resolution, importance, details,
-    attachments, version, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17);
+    attachments, version, updated_at, queue, assignee_id, assignee_name, resolve_by, escalated,
+    callback_request_time, callback_status, categorry
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25);
 
 -- name: ReserveCaseNumbers :one
 -- Moves the case number sequence past a block of n numbers and returns the first.

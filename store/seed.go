@@ -23,6 +23,15 @@ type SeedSpec struct {
 // seedBatch rows go to Postgres per COPY.
 const seedBatch = 10_000
 
+// Seeded cases sit in one of these queues; most are assigned to one of
+// seedAgents agents, and each has the default deadline of its importance.
+var (
+	seedQueues = []string{"complaints", "complaints-urgent", "service-desk", "callbacks", "cards", "loans", "payments", "branches"}
+	seedSLA    = map[string]time.Duration{"Low": 120 * time.Hour, "Standard": 48 * time.Hour, "High": 4 * time.Hour, "Critical": time.Hour}
+)
+
+const seedAgents = 200
+
 // Seed fills the cases table fast, with COPY: a realistic spread over
 // customers, classes, states, importances and dates. Seeded cases have no
 // workflow; they exist to measure reads. It returns the first and last case id.
@@ -47,24 +56,49 @@ func (s *Store) Seed(ctx context.Context, spec SeedSpec, now time.Time) (string,
 		case r < 40:
 			state, resolution = casefile.StateResolved, nullable("resolved by seed")
 		}
+		importance := casefile.Importances[rnd.IntN(len(casefile.Importances))]
+		queue, assignee := seedQueues[rnd.IntN(len(seedQueues))], (*string)(nil)
+		if state != casefile.StateAccepted || rnd.IntN(100) < 60 {
+			assignee = nullable(fmt.Sprintf("agent-%03d", rnd.IntN(seedAgents)))
+		}
+		resolveBy := registered.Add(seedSLA[importance])
+		escalated := state != casefile.StateClosed && rnd.IntN(100) < 5
+		var callbackAt *time.Time
+		var callbackStatus, categorry *string
+		if class == casefile.ClassCallbackRequest {
+			at := registered.Add(time.Duration(1+rnd.IntN(72)) * time.Hour)
+			callbackAt, categorry = &at, nullable(casefile.Categories[rnd.IntN(len(casefile.Categories))])
+			callbackStatus = nullable(string(casefile.CallbackDelivered))
+			if state == casefile.StateAccepted && at.After(now) {
+				callbackStatus = nullable(string(casefile.CallbackScheduled))
+			}
+		}
 		batch = append(batch, queries.SeedCasesParams{
-			CaseID:           casefile.FormatID(first + int64(i)),
-			CaseClass:        string(class),
-			CaseType:         string(class),
-			RegisteredByID:   nullable("seed"),
-			RegisteredByName: nullable("seed"),
-			UpdatedByID:      nullable("seed"),
-			UpdatedByName:    nullable("seed"),
-			CustomerID:       fmt.Sprintf("SEED%07d", rnd.IntN(spec.Customers)),
-			CustomerName:     nullable("Seeded Customer"),
-			RegistrationDate: registered,
-			State:            string(state),
-			Resolution:       resolution,
-			Importance:       casefile.Importances[rnd.IntN(len(casefile.Importances))],
-			Details:          nullable("generated for read benchmarks"),
-			Attachments:      []byte("[]"),
-			Version:          1,
-			UpdatedAt:        registered,
+			CaseID:              casefile.FormatID(first + int64(i)),
+			CaseClass:           string(class),
+			CaseType:            string(class),
+			RegisteredByID:      nullable("seed"),
+			RegisteredByName:    nullable("seed"),
+			UpdatedByID:         nullable("seed"),
+			UpdatedByName:       nullable("seed"),
+			CustomerID:          fmt.Sprintf("SEED%07d", rnd.IntN(spec.Customers)),
+			CustomerName:        nullable("Seeded Customer"),
+			RegistrationDate:    registered,
+			State:               string(state),
+			Resolution:          resolution,
+			Importance:          importance,
+			Details:             nullable("generated for read benchmarks"),
+			Attachments:         []byte("[]"),
+			Version:             1,
+			UpdatedAt:           registered,
+			Queue:               &queue,
+			AssigneeID:          assignee,
+			AssigneeName:        assignee,
+			ResolveBy:           &resolveBy,
+			Escalated:           escalated,
+			CallbackRequestTime: callbackAt,
+			CallbackStatus:      callbackStatus,
+			Categorry:           categorry,
 		})
 		if len(batch) == seedBatch || i == spec.Cases-1 {
 			if _, err := s.queries.SeedCases(ctx, batch); err != nil {

@@ -106,87 +106,58 @@ func (p Page) offset() int { return (p.Number - 1) * p.Size }
 type HistoryPage struct {
 	Entries []casefile.HistoryEntry
 	Total   int64
+	// More says whether rows follow the page's last.
+	More bool
 }
 
-// History returns a page of the recorded changes of a case. A customer's
-// view leaves out the notes added for agents only and blanks any other note
-// not marked for the customer (an operator's escalation note).
-func (s *Store) History(ctx context.Context, caseID string, page Page, customerView bool) (HistoryPage, error) {
+// HistoryQuery is one page of a case's history: Page.Number's page, or with
+// AfterVersion the page after that version.
+type HistoryQuery struct {
+	CaseID       string
+	Page         Page
+	AfterVersion int64
+	// CustomerView leaves out the notes added for agents only and blanks
+	// any other note not marked for the customer (an operator's escalation note).
+	CustomerView bool
+}
+
+// History returns a page of the recorded changes of a case.
+func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) {
+	offset := q.Page.offset()
+	if q.AfterVersion > 0 {
+		offset = 0
+	}
 	rows, err := s.queries.ListHistory(ctx, queries.ListHistoryParams{
-		CaseID:       caseID,
-		CustomerView: customerView,
-		RowLimit:     int32(page.Size),
-		RowOffset:    int32(page.offset()),
+		CaseID:       q.CaseID,
+		CustomerView: q.CustomerView,
+		AfterVersion: q.AfterVersion,
+		// One row more than the page tells whether another page follows.
+		RowLimit:  int32(q.Page.Size + 1),
+		RowOffset: int32(offset),
 	})
 	if err != nil {
-		return HistoryPage{}, mapError("list history of "+caseID, err)
+		return HistoryPage{}, mapError("list history of "+q.CaseID, err)
 	}
-	out := HistoryPage{Entries: make([]casefile.HistoryEntry, 0, len(rows))}
+	more := len(rows) > q.Page.Size
+	if more {
+		rows = rows[:q.Page.Size]
+	}
+	out := HistoryPage{Entries: make([]casefile.HistoryEntry, 0, len(rows)), More: more}
 	for _, row := range rows {
 		out.Total = row.TotalCount
 		entry := historyFromRow(row.CaseHistory)
-		if customerView && !entry.VisibleToCustomer() {
+		if q.CustomerView && !entry.VisibleToCustomer() {
 			entry.Note = ""
 		}
 		out.Entries = append(out.Entries, entry)
 	}
-	if len(rows) == 0 && page.Number > 1 {
-		// Past the last page the window count has no row to ride on.
-		if out.Total, err = s.queries.CountHistory(ctx, queries.CountHistoryParams{CaseID: caseID, CustomerView: customerView}); err != nil {
-			return HistoryPage{}, mapError("count history of "+caseID, err)
-		}
-	}
-	return out, nil
-}
-
-// CaseFilter narrows a case listing. An empty State means every state but Closed.
-type CaseFilter struct {
-	State      casefile.State
-	CaseType   string
-	CustomerID string
-}
-
-// CasePage is one page of cases, newest registration first.
-type CasePage struct {
-	Cases []casefile.Case
-	Total int64
-}
-
-// Cases returns a page of the cases that match filter.
-func (s *Store) Cases(ctx context.Context, filter CaseFilter, page Page) (CasePage, error) {
-	var out CasePage
-	var err error
-	if filter.CustomerID != "" {
-		out, err = s.customerPage(ctx, caseQuery{sql: queries.ListCustomerCasesSQL, capacity: page.Size, args: []any{
-			filter.CustomerID, nullable(string(filter.State)), nullable(filter.CaseType), int64(page.offset()), int32(page.Size)}})
-	} else {
-		out.Cases, out.Total, err = s.readCases(ctx, page.Size, queries.ListCasesSQL,
-			nullable(string(filter.State)), nullable(filter.CaseType), int32(page.offset()), int32(page.Size))
-	}
-	if err != nil {
-		return CasePage{}, mapError("list cases", err)
-	}
-	if len(out.Cases) == 0 && page.Number > 1 {
+	if len(rows) == 0 && (offset > 0 || q.AfterVersion > 0) {
 		// Past the last page the count has no row to ride on.
-		if out.Total, err = s.countCases(ctx, filter); err != nil {
-			return CasePage{}, mapError("count cases", err)
+		if out.Total, err = s.queries.CountHistory(ctx, queries.CountHistoryParams{CaseID: q.CaseID, CustomerView: q.CustomerView}); err != nil {
+			return HistoryPage{}, mapError("count history of "+q.CaseID, err)
 		}
 	}
 	return out, nil
-}
-
-func (s *Store) countCases(ctx context.Context, filter CaseFilter) (int64, error) {
-	if filter.CustomerID != "" {
-		return s.queries.CountCustomerCases(ctx, queries.CountCustomerCasesParams{
-			CustomerID: filter.CustomerID,
-			State:      nullable(string(filter.State)),
-			CaseType:   nullable(filter.CaseType),
-		})
-	}
-	return s.queries.CountCases(ctx, queries.CountCasesParams{
-		State:    nullable(string(filter.State)),
-		CaseType: nullable(filter.CaseType),
-	})
 }
 
 // noteVisibility reads a row's visibility: a note without one is internal.

@@ -56,7 +56,7 @@ func TestRecordThenReadRoundTrips(t *testing.T) {
 	require.Equal(t, c, got)
 	// Each listing maps its own rows: every field must come through too.
 	for _, filter := range []store.CaseFilter{{}, {CustomerID: c.CustomerID}} {
-		listed, err := s.Cases(ctx, filter, store.Page{Number: 1, Size: 20})
+		listed, err := s.Cases(ctx, store.CaseQuery{Filter: filter, Page: store.Page{Number: 1, Size: 20}})
 		require.NoError(t, err)
 		require.Equal(t, []casefile.Case{c}, listed.Cases, "%+v", filter)
 	}
@@ -71,7 +71,7 @@ func TestNoAttachmentsReadBackAsAnEmptyList(t *testing.T) {
 	got, err := s.Case(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, c, got, "an empty list, not nil")
-	listed, err := s.Cases(ctx, store.CaseFilter{CustomerID: c.CustomerID}, store.Page{Number: 1, Size: 20})
+	listed, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{CustomerID: c.CustomerID}, Page: store.Page{Number: 1, Size: 20}})
 	require.NoError(t, err)
 	require.Equal(t, []casefile.Case{c}, listed.Cases)
 }
@@ -103,7 +103,7 @@ func TestRecordIsIdempotentAndNeverGoesBack(t *testing.T) {
 	require.Equal(t, int64(2), got.Version)
 	require.Equal(t, casefile.StateResolved, got.State)
 
-	history, err := s.History(ctx, v1.ID, store.Page{Number: 1, Size: 100}, false)
+	history, err := s.History(ctx, store.HistoryQuery{CaseID: v1.ID, Page: store.Page{Number: 1, Size: 100}, CustomerView: false})
 	require.NoError(t, err)
 	require.Equal(t, int64(2), history.Total)
 	require.Len(t, history.Entries, 2)
@@ -134,13 +134,13 @@ func TestCustomersSeeOnlyTheirNotes(t *testing.T) {
 		require.NoError(t, s.Record(ctx, e))
 	}
 
-	agent, err := s.History(ctx, c.ID, store.Page{Number: 1, Size: 100}, false)
+	agent, err := s.History(ctx, store.HistoryQuery{CaseID: c.ID, Page: store.Page{Number: 1, Size: 100}, CustomerView: false})
 	require.NoError(t, err)
 	require.Equal(t, int64(4), agent.Total)
 	require.Equal(t, casefile.NoteInternal, agent.Entries[1].NoteVisibility)
 	require.Equal(t, "VIP customer", agent.Entries[3].Note)
 
-	customer, err := s.History(ctx, c.ID, store.Page{Number: 1, Size: 100}, true)
+	customer, err := s.History(ctx, store.HistoryQuery{CaseID: c.ID, Page: store.Page{Number: 1, Size: 100}, CustomerView: true})
 	require.NoError(t, err)
 	require.Equal(t, int64(3), customer.Total)
 	var versions []int64
@@ -152,7 +152,7 @@ func TestCustomersSeeOnlyTheirNotes(t *testing.T) {
 	require.Equal(t, casefile.NoteCustomer, customer.Entries[1].NoteVisibility)
 	require.Empty(t, customer.Entries[2].Note, "an escalation's internal note")
 
-	past, err := s.History(ctx, c.ID, store.Page{Number: 2, Size: 100}, true)
+	past, err := s.History(ctx, store.HistoryQuery{CaseID: c.ID, Page: store.Page{Number: 2, Size: 100}, CustomerView: true})
 	require.NoError(t, err)
 	require.Equal(t, int64(3), past.Total, "the count past the last page leaves out the same rows")
 }
@@ -188,7 +188,7 @@ func TestCasesFiltersOrdersAndPages(t *testing.T) {
 			[]string{"WI0000000005", "WI0000000004", "WI0000000002", "WI0000000001"}, 4},
 		{"second page", store.CaseFilter{}, store.Page{Number: 2, Size: 3}, []string{"WI0000000001"}, 4},
 		{"past the end keeps the total", store.CaseFilter{}, store.Page{Number: 9, Size: 3}, []string{}, 4},
-		{"closed", store.CaseFilter{State: casefile.StateClosed}, store.Page{Number: 1, Size: 20}, []string{"WI0000000003"}, 1},
+		{"closed", store.CaseFilter{States: []casefile.State{casefile.StateClosed}}, store.Page{Number: 1, Size: 20}, []string{"WI0000000003"}, 1},
 		{"by customer", store.CaseFilter{CustomerID: "C1"}, store.Page{Number: 1, Size: 20},
 			[]string{"WI0000000005", "WI0000000001"}, 2},
 		{"a customer's second page", store.CaseFilter{CustomerID: "C1"}, store.Page{Number: 2, Size: 1}, []string{"WI0000000001"}, 2},
@@ -196,12 +196,12 @@ func TestCasesFiltersOrdersAndPages(t *testing.T) {
 		{"a customer's cases of a type", store.CaseFilter{CustomerID: "C0", CaseType: "CardComplaint"}, store.Page{Number: 1, Size: 20},
 			[]string{"WI0000000004"}, 1},
 		{"by type", store.CaseFilter{CaseType: "CardComplaint"}, store.Page{Number: 1, Size: 20}, []string{"WI0000000004"}, 1},
-		{"customer and state", store.CaseFilter{CustomerID: "C1", State: casefile.StateClosed}, store.Page{Number: 1, Size: 20},
+		{"customer and state", store.CaseFilter{CustomerID: "C1", States: []casefile.State{casefile.StateClosed}}, store.Page{Number: 1, Size: 20},
 			[]string{"WI0000000003"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Cases(ctx, tt.filter, tt.page)
+			got, err := s.Cases(ctx, store.CaseQuery{Filter: tt.filter, Page: tt.page})
 			require.NoError(t, err)
 			require.Equal(t, tt.want, ids(got))
 			require.Equal(t, tt.total, got.Total)
@@ -234,15 +234,15 @@ func TestSeedFillsCasesWithASpread(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, next, last, "the sequence moved past the seeded block")
 
-	all, err := s.Cases(ctx, store.CaseFilter{State: casefile.StateClosed}, store.Page{Number: 1, Size: 1})
+	all, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{States: []casefile.State{casefile.StateClosed}}, Page: store.Page{Number: 1, Size: 1}})
 	require.NoError(t, err)
 	require.InDelta(t, 0.25*25_000, all.Total, 0.03*25_000, "about a quarter closed")
-	active, err := s.Cases(ctx, store.CaseFilter{}, store.Page{Number: 1, Size: 5})
+	active, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{}, Page: store.Page{Number: 1, Size: 5}})
 	require.NoError(t, err)
 	require.InDelta(t, 0.75*25_000, active.Total, 0.03*25_000)
 	require.Len(t, active.Cases, 5)
 	require.False(t, active.Cases[0].RegisteredAt.After(t0))
-	one, err := s.Cases(ctx, store.CaseFilter{CustomerID: "SEED0000042"}, store.Page{Number: 1, Size: 100})
+	one, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{CustomerID: "SEED0000042"}, Page: store.Page{Number: 1, Size: 100}})
 	require.NoError(t, err)
 	require.Greater(t, one.Total, int64(100), "about 250 cases per customer, active ones counted")
 	var estimated float64
@@ -257,18 +257,23 @@ func TestListTotalsStayExact(t *testing.T) {
 	pool, _ := pgtest.New(t)
 	s := store.New(pool)
 	ctx := context.Background()
+	escalated := true
 	filters := []store.CaseFilter{
-		{}, {State: casefile.StateAccepted}, {State: casefile.StateResolved}, {State: casefile.StateClosed},
-		{CaseType: "Complaint"}, {CaseType: "CardComplaint", State: casefile.StateClosed},
+		{}, {States: []casefile.State{casefile.StateAccepted}}, {States: []casefile.State{casefile.StateResolved}},
+		{States: []casefile.State{casefile.StateClosed}}, {CaseType: "Complaint"},
+		{CaseType: "CardComplaint", States: []casefile.State{casefile.StateClosed}},
+		// Counted from case_tallies:
+		{Queue: "cards"}, {Queue: "loans", States: []casefile.State{casefile.StateResolved, casefile.StateClosed}},
+		{Importances: []string{"High", "Critical"}}, {Unassigned: true}, {Escalated: &escalated},
+		{CaseClass: casefile.ClassComplaint, CaseType: "CardComplaint"},
 	}
 	requireExact := func() {
 		t.Helper()
 		for _, f := range filters {
-			want := 0
-			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM cases
-				WHERE (CASE WHEN $1 = '' THEN state <> 'Closed' ELSE state = $1 END) AND ($2 = '' OR case_type = $2)`,
-				string(f.State), f.CaseType).Scan(&want))
-			got, err := s.Cases(ctx, f, store.Page{Number: 1, Size: 1})
+			var want int64
+			sql, args := store.DirectCountSQL(f)
+			require.NoError(t, pool.QueryRow(ctx, sql, args...).Scan(&want))
+			got, err := s.Cases(ctx, store.CaseQuery{Filter: f, Page: store.Page{Number: 1, Size: 1}})
 			require.NoError(t, err)
 			if want == 0 {
 				continue // an empty first page has no row to carry the total
@@ -285,9 +290,12 @@ func TestListTotalsStayExact(t *testing.T) {
 				if i%3 == 0 {
 					c.Type = "CardComplaint"
 				}
+				c.Queue, c.Importance = []string{"cards", "loans"}[i%2], casefile.Importances[i%4]
 				assert.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeRegistered}))
 				for v, state := range []casefile.State{casefile.StateResolved, casefile.StateClosed}[:i%3] {
+					// Each change moves the case between the counters of several filters.
 					c.State, c.Version = state, int64(v+2)
+					c.Queue, c.AssigneeID, c.Escalated = "loans", fmt.Sprintf("agent-%d", v), v == 0
 					assert.NoError(t, s.Record(ctx, casefile.HistoryEntry{Case: c, Change: casefile.ChangeUpdated}))
 				}
 			}
@@ -305,7 +313,7 @@ func TestListTotalsStayExact(t *testing.T) {
 	_, err = pool.Exec(ctx, "TRUNCATE cases")
 	require.NoError(t, err)
 	var counters int
-	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM case_counts").Scan(&counters))
+	require.NoError(t, pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM case_counts) + (SELECT count(*) FROM case_tallies)").Scan(&counters))
 	require.Zero(t, counters)
 }
 
@@ -348,4 +356,26 @@ func TestCallbacksListsOnlyCallbackRequestsOfTheStatus(t *testing.T) {
 	got, err = s.Callbacks(ctx, casefile.CallbackFailed, 10)
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+func TestRegistrationRangesAreCountedUpToTheLimit(t *testing.T) {
+	pool, _ := pgtest.New(t)
+	s := store.New(pool)
+	ctx := context.Background()
+	_, _, err := s.Seed(ctx, store.SeedSpec{Cases: store.CountLimit + 500, Customers: 50, Span: 100 * time.Hour, Seed: 5}, t0)
+	require.NoError(t, err)
+	wide, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{
+		States: casefile.States, RegisteredFrom: t0.Add(-200 * time.Hour)}, Page: store.Page{Number: 1, Size: 5}})
+	require.NoError(t, err)
+	require.Equal(t, int64(store.CountLimit), wide.Total)
+	require.True(t, wide.TotalAtLeast)
+
+	narrow, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{
+		States: casefile.States, RegisteredFrom: t0.Add(-time.Hour)}, Page: store.Page{Number: 1, Size: 5}})
+	require.NoError(t, err)
+	require.False(t, narrow.TotalAtLeast)
+	var want int64
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM cases WHERE registration_date >= $1", t0.Add(-time.Hour)).Scan(&want))
+	require.Equal(t, want, narrow.Total)
+	require.Less(t, want, int64(store.CountLimit))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/caseops"
 	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/platform/encryption"
 	"github.com/bank/caseservice/internal/platform/health"
 	"github.com/bank/caseservice/internal/platform/logging"
 	"github.com/bank/caseservice/internal/platform/metrics"
@@ -44,6 +45,16 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	// Every API process with the ring signs and accepts the same page tokens.
+	ring, _, err := encryption.LoadKeyRing(cfg.Temporal.Codec)
+	if err != nil {
+		return err
+	}
+	pageTokenKeys, err := ring.Derive(api.PageTokenPurpose)
+	if err != nil {
+		return err
+	}
+
 	st := store.New(pool)
 	if cfg.DatabaseCaseReads > 0 {
 		st = st.BatchReads(cfg.DatabaseCaseReads)
@@ -63,6 +74,7 @@ func run(ctx context.Context) error {
 		RequestTimeout:  cfg.RequestTimeout,
 		ResolutionCodes: cfg.ResolutionCodes,
 		Routing:         cfg.Routing,
+		PageTokenKeys:   pageTokenKeys,
 	})
 	go expireIdempotencyKeys(ctx, st, logger)
 	served := make(chan error, 1)

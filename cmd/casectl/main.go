@@ -205,15 +205,17 @@ func casesCommand(cfg config.Config) *cobra.Command {
 		Short: "List cases, newest first (active ones unless --state)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filter.State = casefile.State(state)
-			if state != "" && !slices.Contains(casefile.States, filter.State) {
-				return fmt.Errorf("--state %q: want Accepted, Resolved or Closed", state)
+			if state != "" {
+				if !slices.Contains(casefile.States, casefile.State(state)) {
+					return fmt.Errorf("--state %q: want Accepted, Resolved or Closed", state)
+				}
+				filter.States = []casefile.State{casefile.State(state)}
 			}
 			if page.Number < 1 || page.Size < 1 || page.Size > 1000 {
 				return errors.New("--page must be at least 1 and --size 1 to 1000")
 			}
 			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
-				found, err := st.Cases(cmd.Context(), filter, page)
+				found, err := st.Cases(cmd.Context(), store.CaseQuery{Filter: filter, Page: page})
 				if err != nil {
 					return err
 				}
@@ -248,16 +250,25 @@ func casesCommand(cfg config.Config) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
-				found, err := st.History(cmd.Context(), args[0], store.Page{Number: 1, Size: 1000}, false)
-				if err != nil {
-					return err
+				entries := []casefile.HistoryEntry{}
+				q := store.HistoryQuery{CaseID: args[0], Page: store.Page{Number: 1, Size: 1000}}
+				for {
+					found, err := st.History(cmd.Context(), q)
+					if err != nil {
+						return err
+					}
+					entries = append(entries, found.Entries...)
+					if !found.More {
+						break
+					}
+					q.AfterVersion = entries[len(entries)-1].Case.Version
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(found.Entries)
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(entries)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 				fmt.Fprintln(w, "VERSION\tAT\tCHANGE\tSTATE\tBY\tNOTE")
-				for _, e := range found.Entries {
+				for _, e := range entries {
 					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Case.Version, e.Case.UpdatedAt.Format(time.RFC3339),
 						e.Change, e.Case.State, e.Case.UpdatedByID, e.Note)
 				}

@@ -9,7 +9,9 @@ import (
 	"compress/flate"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -364,4 +366,19 @@ func createDevRing(path string) (bool, error) {
 		return false, fmt.Errorf("dev codec key ring: %w", err)
 	}
 	return true, nil
+}
+
+// Derive returns a key for purpose from each key of the ring, in the ring's
+// order (HKDF-SHA256), so that another use of the ring's secrets, such as
+// signing, never shares a key with the encryption.
+func (r KeyRing) Derive(purpose string) ([][]byte, error) {
+	out := make([][]byte, len(r))
+	for i, k := range r {
+		derived, err := hkdf.Key(sha256.New, k.Secret, nil, purpose, KeySize)
+		if err != nil {
+			return nil, fmt.Errorf("derive a key from %q: %w", k.ID, err)
+		}
+		out[i] = derived
+	}
+	return out, nil
 }

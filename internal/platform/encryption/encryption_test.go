@@ -222,3 +222,23 @@ func BenchmarkCodecRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+func TestDerivedKeysAreStablePerPurposeAndNeverTheSecret(t *testing.T) {
+	a, err := encryption.NewKey("a")
+	require.NoError(t, err)
+	b, err := encryption.NewKey("b")
+	require.NoError(t, err)
+	ring, err := encryption.ParseKeyRing(a + "," + b)
+	require.NoError(t, err)
+	tokens, err := ring.Derive("page tokens")
+	require.NoError(t, err)
+	again, err := ring.Derive("page tokens")
+	require.NoError(t, err)
+	other, err := ring.Derive("something else")
+	require.NoError(t, err)
+	require.Len(t, tokens, 2)
+	require.Equal(t, tokens, again, "every process derives the same keys")
+	require.NotEqual(t, tokens[0], tokens[1])
+	require.NotEqual(t, tokens[0], other[0])
+	require.NotEqual(t, ring[0].Secret, tokens[0])
+}

@@ -46,6 +46,14 @@ func (r iteratorForSeedCases) Values() ([]interface{}, error) {
 		r.rows[0].Attachments,
 		r.rows[0].Version,
 		r.rows[0].UpdatedAt,
+		r.rows[0].Queue,
+		r.rows[0].AssigneeID,
+		r.rows[0].AssigneeName,
+		r.rows[0].ResolveBy,
+		r.rows[0].Escalated,
+		r.rows[0].CallbackRequestTime,
+		r.rows[0].CallbackStatus,
+		r.rows[0].Categorry,
 	}, nil
 }
 
@@ -54,5 +62,5 @@ func (r iteratorForSeedCases) Err() error {
 }
 
 func (q *Queries) SeedCases(ctx context.Context, arg []SeedCasesParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"cases"}, []string{"case_id", "case_class", "case_type", "registered_by_id", "registered_by_name", "updated_by_id", "updated_by_name", "customer_id", "customer_name", "registration_date", "state", "resolution", "importance", "details", "attachments", "version", "updated_at"}, &iteratorForSeedCases{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"cases"}, []string{"case_id", "case_class", "case_type", "registered_by_id", "registered_by_name", "updated_by_id", "updated_by_name", "customer_id", "customer_name", "registration_date", "state", "resolution", "importance", "details", "attachments", "version", "updated_at", "queue", "assignee_id", "assignee_name", "resolve_by", "escalated", "callback_request_time", "callback_status", "categorry"}, &iteratorForSeedCases{rows: arg})
 }

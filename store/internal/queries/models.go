@@ -81,6 +81,19 @@ type CaseHistory struct {
 	Queue               *string
 }
 
+type CaseTally struct {
+	State          string
+	CaseType       string
+	CaseClass      string
+	Importance     string
+	Queue          string
+	Escalated      bool
+	CallbackStatus string
+	Assigned       bool
+	Shard          int32
+	N              int64
+}
+
 type IdempotencyKey struct {
 	Subject     string
 	Key         string

@@ -126,46 +126,6 @@ func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempo
 	return err
 }
 
-const countCases = `-- name: CountCases :one
-SELECT COALESCE(sum(n), 0)::bigint
-FROM case_counts
-WHERE (CASE WHEN $1::text IS NULL THEN state <> 'Closed' ELSE state = $1::text END)
-  AND ($2::text IS NULL OR case_type = $2::text)
-`
-
-type CountCasesParams struct {
-	State    *string
-	CaseType *string
-}
-
-func (q *Queries) CountCases(ctx context.Context, arg CountCasesParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countCases, arg.State, arg.CaseType)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
-const countCustomerCases = `-- name: CountCustomerCases :one
-SELECT count(*)
-FROM cases
-WHERE customer_id = $1
-  AND (CASE WHEN $2::text IS NULL THEN state <> 'Closed' ELSE state = $2::text END)
-  AND ($3::text IS NULL OR case_type = $3::text)
-`
-
-type CountCustomerCasesParams struct {
-	CustomerID string
-	State      *string
-	CaseType   *string
-}
-
-func (q *Queries) CountCustomerCases(ctx context.Context, arg CountCustomerCasesParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countCustomerCases, arg.CustomerID, arg.State, arg.CaseType)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const countHistory = `-- name: CountHistory :one
 SELECT count(*) FROM case_history
 WHERE case_id = $1
@@ -468,235 +428,24 @@ func (q *Queries) ListCallbacks(ctx context.Context, arg ListCallbacksParams) ([
 	return items, nil
 }
 
-const listCases = `-- name: ListCases :many
-SELECT cases.case_id, cases.case_class, cases.case_type, cases.registered_by_id, cases.registered_by_name, cases.updated_by_id, cases.updated_by_name, cases.customer_id, cases.customer_name, cases.customer_ident_num, cases.registration_date, cases.state, cases.resolution, cases.importance, cases.details, cases.arrangement_num, cases.comm_reason, cases.comm_reply_address, cases.comm_reply_address_code, cases.comm_type, cases.rel_case_id, cases.callback_request_time, cases.categorry, cases.attachments, cases.version, cases.updated_at, cases.callback_status, cases.escalated, cases.resolve_by, cases.resolution_code, cases.assignee_id, cases.assignee_name, cases.queue, (
-    SELECT COALESCE(sum(k.n), 0) FROM case_counts k
-    WHERE (CASE WHEN $1::text IS NULL THEN k.state <> 'Closed' ELSE k.state = $1::text END)
-      AND ($2::text IS NULL OR k.case_type = $2::text)
-)::bigint AS total_count
-FROM cases
-WHERE (CASE WHEN $1::text IS NULL THEN state <> 'Closed' ELSE state = $1::text END)
-  AND ($2::text IS NULL OR case_type = $2::text)
-ORDER BY registration_date DESC, case_id DESC
-LIMIT $4 OFFSET $3
-`
-
-type ListCasesParams struct {
-	State      *string
-	CaseType   *string
-	PageOffset int32
-	PageLimit  int32
-}
-
-type ListCasesRow struct {
-	Case       Case
-	TotalCount int64
-}
-
-// Cases of any customer (without a state, the active ones). The total comes
-// from case_counts, in the same statement and snapshot as the page.
-func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCasesRow, error) {
-	rows, err := q.db.Query(ctx, listCases,
-		arg.State,
-		arg.CaseType,
-		arg.PageOffset,
-		arg.PageLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListCasesRow
-	for rows.Next() {
-		var i ListCasesRow
-		if err := rows.Scan(
-			&i.Case.CaseID,
-			&i.Case.CaseClass,
-			&i.Case.CaseType,
-			&i.Case.RegisteredByID,
-			&i.Case.RegisteredByName,
-			&i.Case.UpdatedByID,
-			&i.Case.UpdatedByName,
-			&i.Case.CustomerID,
-			&i.Case.CustomerName,
-			&i.Case.CustomerIdentNum,
-			&i.Case.RegistrationDate,
-			&i.Case.State,
-			&i.Case.Resolution,
-			&i.Case.Importance,
-			&i.Case.Details,
-			&i.Case.ArrangementNum,
-			&i.Case.CommReason,
-			&i.Case.CommReplyAddress,
-			&i.Case.CommReplyAddressCode,
-			&i.Case.CommType,
-			&i.Case.RelCaseID,
-			&i.Case.CallbackRequestTime,
-			&i.Case.Categorry,
-			&i.Case.Attachments,
-			&i.Case.Version,
-			&i.Case.UpdatedAt,
-			&i.Case.CallbackStatus,
-			&i.Case.Escalated,
-			&i.Case.ResolveBy,
-			&i.Case.ResolutionCode,
-			&i.Case.AssigneeID,
-			&i.Case.AssigneeName,
-			&i.Case.Queue,
-			&i.TotalCount,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listCustomerCases = `-- name: ListCustomerCases :many
-SELECT page.case_id, page.case_class, page.case_type, page.registered_by_id, page.registered_by_name, page.updated_by_id, page.updated_by_name, page.customer_id, page.customer_name, page.customer_ident_num, page.registration_date, page.state, page.resolution, page.importance, page.details, page.arrangement_num, page.comm_reason, page.comm_reply_address, page.comm_reply_address_code, page.comm_type, page.rel_case_id, page.callback_request_time, page.categorry, page.attachments, page.version, page.updated_at, page.callback_status, page.escalated, page.resolve_by, page.resolution_code, page.assignee_id, page.assignee_name, page.queue, page.total_count, page.position
-FROM (
-  SELECT c.case_id, c.case_class, c.case_type, c.registered_by_id, c.registered_by_name, c.updated_by_id, c.updated_by_name, c.customer_id, c.customer_name, c.customer_ident_num, c.registration_date, c.state, c.resolution, c.importance, c.details, c.arrangement_num, c.comm_reason, c.comm_reply_address, c.comm_reply_address_code, c.comm_type, c.rel_case_id, c.callback_request_time, c.categorry, c.attachments, c.version, c.updated_at, c.callback_status, c.escalated, c.resolve_by, c.resolution_code, c.assignee_id, c.assignee_name, c.queue, count(*) OVER () AS total_count,
-         row_number() OVER (ORDER BY c.registration_date DESC, c.case_id DESC) AS position
-  FROM cases AS c
-  WHERE c.customer_id = $1
-    AND (CASE WHEN $2::text IS NULL THEN c.state <> 'Closed' ELSE c.state = $2::text END)
-    AND ($3::text IS NULL OR c.case_type = $3::text)
-) AS page
-WHERE page.position > $4::bigint
-ORDER BY page.position
-LIMIT $5
-`
-
-type ListCustomerCasesParams struct {
-	CustomerID string
-	State      *string
-	CaseType   *string
-	PageOffset int64
-	PageLimit  int32
-}
-
-type ListCustomerCasesRow struct {
-	CaseID               string
-	CaseClass            string
-	CaseType             string
-	RegisteredByID       *string
-	RegisteredByName     *string
-	UpdatedByID          *string
-	UpdatedByName        *string
-	CustomerID           string
-	CustomerName         *string
-	CustomerIdentNum     *string
-	RegistrationDate     time.Time
-	State                string
-	Resolution           *string
-	Importance           string
-	Details              *string
-	ArrangementNum       *string
-	CommReason           *string
-	CommReplyAddress     *string
-	CommReplyAddressCode *string
-	CommType             *string
-	RelCaseID            *string
-	CallbackRequestTime  *time.Time
-	Categorry            *string
-	Attachments          []byte
-	Version              int64
-	UpdatedAt            time.Time
-	CallbackStatus       *string
-	Escalated            bool
-	ResolveBy            *time.Time
-	ResolutionCode       *string
-	AssigneeID           *string
-	AssigneeName         *string
-	Queue                *string
-	TotalCount           int64
-	Position             int64
-}
-
-// One customer's cases (without a state, the active ones), from the customer
-// index with the other filters applied to its few rows; the count rides on
-// the page. The page is cut by row number rather than OFFSET: with OFFSET as
-// a parameter the planner costs the cached generic plan above a fresh one
-// and plans every execution again (2x Postgres CPU per page); this way the
-// generic plan is kept. The numbered rows carry every column, so the page
-// needs no second lookup by primary key (a quarter of the buffers).
-func (q *Queries) ListCustomerCases(ctx context.Context, arg ListCustomerCasesParams) ([]ListCustomerCasesRow, error) {
-	rows, err := q.db.Query(ctx, listCustomerCases,
-		arg.CustomerID,
-		arg.State,
-		arg.CaseType,
-		arg.PageOffset,
-		arg.PageLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListCustomerCasesRow
-	for rows.Next() {
-		var i ListCustomerCasesRow
-		if err := rows.Scan(
-			&i.CaseID,
-			&i.CaseClass,
-			&i.CaseType,
-			&i.RegisteredByID,
-			&i.RegisteredByName,
-			&i.UpdatedByID,
-			&i.UpdatedByName,
-			&i.CustomerID,
-			&i.CustomerName,
-			&i.CustomerIdentNum,
-			&i.RegistrationDate,
-			&i.State,
-			&i.Resolution,
-			&i.Importance,
-			&i.Details,
-			&i.ArrangementNum,
-			&i.CommReason,
-			&i.CommReplyAddress,
-			&i.CommReplyAddressCode,
-			&i.CommType,
-			&i.RelCaseID,
-			&i.CallbackRequestTime,
-			&i.Categorry,
-			&i.Attachments,
-			&i.Version,
-			&i.UpdatedAt,
-			&i.CallbackStatus,
-			&i.Escalated,
-			&i.ResolveBy,
-			&i.ResolutionCode,
-			&i.AssigneeID,
-			&i.AssigneeName,
-			&i.Queue,
-			&i.TotalCount,
-			&i.Position,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listHistory = `-- name: ListHistory :many
-SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code, case_history.assignee_id, case_history.assignee_name, case_history.queue, count(*) OVER () AS total_count
+SELECT case_history.case_id, case_history.version, case_history.version_date, case_history.change, case_history.case_type, case_history.updated_by_id, case_history.updated_by_name, case_history.customer_id, case_history.customer_name, case_history.customer_ident_num, case_history.registration_date, case_history.state, case_history.resolution, case_history.importance, case_history.details, case_history.arrangement_num, case_history.callback_request_time, case_history.callback_status, case_history.escalated, case_history.note, case_history.note_visibility, case_history.tx_id, case_history.feed_seq, case_history.resolution_code, case_history.assignee_id, case_history.assignee_name, case_history.queue, (
+    SELECT count(*) FROM case_history AS k
+    WHERE k.case_id = $1
+      AND (NOT $2::boolean OR k.change <> 'NoteAdded' OR k.note_visibility = 'customer')
+) AS total_count
 FROM case_history
-WHERE case_id = $1
-  AND (NOT $2::boolean OR change <> 'NoteAdded' OR note_visibility = 'customer')
-ORDER BY version
-LIMIT $4 OFFSET $3
+WHERE case_history.case_id = $1
+  AND (NOT $2::boolean OR case_history.change <> 'NoteAdded' OR case_history.note_visibility = 'customer')
+  AND case_history.version > $3
+ORDER BY case_history.version
+LIMIT $5 OFFSET $4
 `
 
 type ListHistoryParams struct {
 	CaseID       string
 	CustomerView bool
+	AfterVersion int64
 	RowOffset    int32
 	RowLimit     int32
 }
@@ -706,11 +455,13 @@ type ListHistoryRow struct {
 	TotalCount  int64
 }
 
-// In a customer's view, the notes added for agents only stay out.
+// In a customer's view, the notes added for agents only stay out. A cursor
+// page starts after a version; the count covers the whole history.
 func (q *Queries) ListHistory(ctx context.Context, arg ListHistoryParams) ([]ListHistoryRow, error) {
 	rows, err := q.db.Query(ctx, listHistory,
 		arg.CaseID,
 		arg.CustomerView,
+		arg.AfterVersion,
 		arg.RowOffset,
 		arg.RowLimit,
 	)
@@ -1019,23 +770,31 @@ func (q *Queries) ReserveIdempotentCaseID(ctx context.Context, arg ReserveIdempo
 }
 
 type SeedCasesParams struct {
-	CaseID           string
-	CaseClass        string
-	CaseType         string
-	RegisteredByID   *string
-	RegisteredByName *string
-	UpdatedByID      *string
-	UpdatedByName    *string
-	CustomerID       string
-	CustomerName     *string
-	RegistrationDate time.Time
-	State            string
-	Resolution       *string
-	Importance       string
-	Details          *string
-	Attachments      []byte
-	Version          int64
-	UpdatedAt        time.Time
+	CaseID              string
+	CaseClass           string
+	CaseType            string
+	RegisteredByID      *string
+	RegisteredByName    *string
+	UpdatedByID         *string
+	UpdatedByName       *string
+	CustomerID          string
+	CustomerName        *string
+	RegistrationDate    time.Time
+	State               string
+	Resolution          *string
+	Importance          string
+	Details             *string
+	Attachments         []byte
+	Version             int64
+	UpdatedAt           time.Time
+	Queue               *string
+	AssigneeID          *string
+	AssigneeName        *string
+	ResolveBy           *time.Time
+	Escalated           bool
+	CallbackRequestTime *time.Time
+	CallbackStatus      *string
+	Categorry           *string
 }
 
 const takeOverIdempotencyKey = `-- name: TakeOverIdempotencyKey :execrows
