@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,33 +149,8 @@ func (h *handlers) getCase(c *fiber.Ctx) error {
 
 func (h *handlers) listCases(c *fiber.Ctx) error {
 	var v validator
-	q := newQuery(c, &v, "page-number", "page-size", "page-token", "sort", "state", "importance", "case-type",
-		"customer-id", "assignee-id", "queue", "case-class", "escalated", "callback-status", "registered-from", "registered-to")
-	page := q.page(20)
-	filter := store.CaseFilter{
-		States:         listOf(q, "state", casefile.States),
-		Importances:    listOf(q, "importance", casefile.Importances),
-		CaseType:       q.text("case-type", maxIDLen),
-		CaseClass:      one(q, "case-class", casefile.Classes),
-		CustomerID:     q.text("customer-id", maxIDLen),
-		Queue:          q.queue("queue"),
-		Escalated:      q.boolean("escalated"),
-		CallbackStatus: one(q, "callback-status", casefile.CallbackStatuses),
-		RegisteredFrom: q.time("registered-from"),
-		RegisteredTo:   q.time("registered-to"),
-	}
-	if assignee := q.text("assignee-id", maxIDLen); assignee == unassigned {
-		filter.Unassigned = true
-	} else {
-		filter.AssigneeID = assignee
-	}
-	if !filter.RegisteredFrom.IsZero() && !filter.RegisteredTo.IsZero() && !filter.RegisteredFrom.Before(filter.RegisteredTo) {
-		v.add("registered-to", "must be later than registered-from")
-	}
-	order := one(q, "sort", store.CaseOrders)
-	if order == "" {
-		order = store.NewestFirst
-	}
+	q := newQuery(c, &v, caseListingParams...)
+	filter, order, page := readCaseListing(q)
 	if who := principalOf(c); who.CustomerID != "" {
 		if filter.AssigneeID != "" || filter.Unassigned {
 			return &clientError{status: http.StatusForbidden, detail: "Customer tokens cannot list cases by agent."}
@@ -216,9 +190,6 @@ func (h *handlers) listCases(c *fiber.Ctx) error {
 	view.TotalCountExact = !found.TotalAtLeast
 	return sendJSON(c, view)
 }
-
-// unassigned as assignee-id lists the cases nobody handles.
-const unassigned = "none"
 
 func (h *handlers) caseHistory(c *fiber.Ctx) error {
 	id, err := caseIDParam(c)
@@ -263,11 +234,11 @@ func (h *handlers) caseHistory(c *fiber.Ctx) error {
 // pageTokenParam reads page-token for listing: the place its page starts
 // after, with page set to the token's page number; nil without a token.
 func pageTokenParam[Place any](q query, keys pageTokenKeys, listing string, page *store.Page) *Place {
-	raw := q.c.Query("page-token")
+	raw := q.get("page-token")
 	if raw == "" {
 		return nil
 	}
-	if q.c.Query("page-number") != "" {
+	if q.get("page-number") != "" {
 		q.v.add("page-number", "goes without page-token: the token knows its page")
 	}
 	t, reason := openToken[Place](keys, raw, listing)
@@ -520,117 +491,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// query reads and checks query parameters, refusing ones it does not know.
-type query struct {
-	c *fiber.Ctx
-	v *validator
-}
-
-func newQuery(c *fiber.Ctx, v *validator, known ...string) query {
-	for key := range c.Context().QueryArgs().All() {
-		if !slices.Contains(known, string(key)) {
-			v.add(string(key), "is not a query parameter of this operation")
-		}
-	}
-	return query{c: c, v: v}
-}
-
-const maxPageSize = 100
-
-func (q query) page(defaultSize int) store.Page {
-	return store.Page{
-		Number: q.positive("page-number", 1, 1<<20),
-		Size:   q.positive("page-size", defaultSize, maxPageSize),
-	}
-}
-
-func (q query) positive(name string, def, max int) int {
-	raw := q.c.Query(name)
-	if raw == "" {
-		return def
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > max {
-		q.v.add(name, "must be a whole number from 1 to "+strconv.Itoa(max))
-		return def
-	}
-	return n
-}
-
-func (q query) text(name string, maxLen int) string {
-	s := q.c.Query(name)
-	q.v.text(name, s, maxLen)
-	return s
-}
-
-// listOf reads a comma-separated list of allowed values; absent: none.
-func listOf[T ~string](q query, name string, allowed []T) []T {
-	raw := q.c.Query(name)
-	if raw == "" {
-		return nil
-	}
-	var out []T
-	for _, item := range strings.Split(raw, ",") {
-		value := T(strings.TrimSpace(item))
-		if value == "" || !slices.Contains(allowed, value) {
-			oneOf(q.v, name, value, allowed)
-			if value == "" {
-				q.v.add(name, "has an empty item")
-			}
-			continue
-		}
-		if !slices.Contains(out, value) {
-			out = append(out, value)
-		}
-	}
-	return out
-}
-
-// one reads one of the allowed values; absent: "".
-func one[T ~string](q query, name string, allowed []T) T {
-	value := T(q.c.Query(name))
-	oneOf(q.v, name, value, allowed)
-	if !slices.Contains(allowed, value) {
-		return ""
-	}
-	return value
-}
-
-func (q query) queue(name string) string {
-	s := q.c.Query(name)
-	if s != "" && !casefile.ValidQueue(s) {
-		q.v.add(name, "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-	}
-	return s
-}
-
-func (q query) boolean(name string) *bool {
-	switch q.c.Query(name) {
-	case "":
-		return nil
-	case "true":
-		b := true
-		return &b
-	case "false":
-		b := false
-		return &b
-	}
-	q.v.add(name, "must be true or false")
-	return nil
-}
-
-func (q query) time(name string) time.Time {
-	raw := q.c.Query(name)
-	if raw == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil {
-		q.v.add(name, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
-	}
-	return t.UTC()
 }
 
 // setETag names the case version a response reflects, for If-Match.

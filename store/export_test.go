@@ -34,9 +34,6 @@ const (
 // IsCustomerPage tells a customer page's statement.
 func IsCustomerPage(sql string) bool { return strings.HasPrefix(sql, customerPageMark) }
 
-// ListingSQL is the statement, and its arguments, of the first page of q.
-func ListingSQL(q CaseQuery) (string, []any) { return listingSQL(q, 0, q.Page.Size+1) }
-
 // CountSQL is the statement, and its arguments, that counts q's cases.
 func CountSQL(q CaseQuery) (string, []any) {
 	var args sqlArgs

@@ -77,7 +77,7 @@ func TestListingPlansUseIndexes(t *testing.T) {
 						narrowSecond(&f)
 						q := store.CaseQuery{Filter: f, Order: order, Page: store.Page{Number: 1, Size: 20}, After: cursor}
 						name := fmt.Sprintf("%s+%s sort=%s customer=%q cursor=%v", first, second, order, customer, cursor != nil)
-						sql, args := store.ListingSQL(q)
+						sql, args := store.ListingStatement(q)
 						requireIndexPlan(t, pool, name, sql, args)
 						sql, args = store.CountSQL(q)
 						requireIndexPlan(t, pool, name+" count", sql, args)

@@ -128,6 +128,17 @@ func (f CaseFilter) registrationRange() bool {
 	return !f.RegisteredFrom.IsZero() || !f.RegisteredTo.IsZero()
 }
 
+// ListingStatement is the statement, and its arguments, that Cases runs
+// for q's first page, for tools that measure it without the store (the
+// load tool's floors).
+func ListingStatement(q CaseQuery) (string, []any) {
+	if q.Order == "" {
+		q.Order = NewestFirst
+	}
+	sql, args := listingSQL(q, 0, q.Page.Size+1)
+	return sql, args
+}
+
 // listingSQL is the statement of a page of q, from offset, of at most limit rows.
 func listingSQL(q CaseQuery, offset, limit int) (string, sqlArgs) {
 	var args sqlArgs

@@ -41,6 +41,8 @@ type apiLoad struct {
 	targets    *readTargets
 	ledger     *ledger
 	timeline   *timeline
+	// listFilter is the query of every list; empty: a sampled customer's page.
+	listFilter string
 }
 
 func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
@@ -67,6 +69,7 @@ func newAPILoad(o loadOptions, m mix, tokens []string) *apiLoad {
 		targets:    &readTargets{},
 		ledger:     &ledger{Cases: map[string]*ledgerCase{}},
 		timeline:   &timeline{},
+		listFilter: o.listFilter,
 	}
 }
 
@@ -107,7 +110,9 @@ func (l *apiLoad) do(ctx context.Context, seq int, scheduled time.Time) {
 			op = "create"
 		}
 	case "get", "list":
-		if t, ok := l.targets.pick(); ok {
+		if op == "list" && l.listFilter != "" {
+			o = l.read(ctx, seq, op, readTarget{}, token)
+		} else if t, ok := l.targets.pick(); ok {
 			o = l.read(ctx, seq, op, t, token)
 		} else {
 			op = "create"
@@ -204,7 +209,10 @@ func (l *apiLoad) change(ctx context.Context, op, id string, c *ledgerCase, seq 
 
 func (l *apiLoad) read(ctx context.Context, seq int, op string, t readTarget, token string) Outcome {
 	path := "/cases/" + t.id
-	if op == "list" {
+	switch {
+	case op == "list" && l.listFilter != "":
+		path = "/cases?" + l.listFilter
+	case op == "list":
 		path = "/cases?" + url.Values{"customer-id": {t.customer}, "state": {string(t.state)}, "page-size": {"20"}}.Encode()
 	}
 	_, o := l.send(ctx, seq, http.MethodGet, path, token, "", nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
+	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/internal/platform/temporalclient"
 	"github.com/bank/caseservice/store"
@@ -122,16 +124,48 @@ WHERE state = $1 AND customer_id = $2
 ORDER BY registration_date DESC, case_id DESC LIMIT 20 OFFSET 0`
 )
 
-// baselineQuery is the SQL and arguments of read op ("get" or "list") of t.
-func baselineQuery(op string, t readTarget) (string, []any) {
-	if op == "list" {
+// baselineQuery is the SQL and arguments of read op ("get" or "list") of
+// t, or for a list of filtered, the statement of the filtered listing.
+func baselineQuery(op string, t readTarget, filtered *statement) (string, []any) {
+	switch {
+	case op == "list" && filtered != nil:
+		return filtered.sql, filtered.args
+	case op == "list":
 		return baselineListSQL, []any{string(t.state), t.customer}
 	}
 	return baselineGetSQL, []any{t.id}
 }
 
-func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *readTargets, rec *Recorder) (Do, func(), error) {
+// statement is a prepared listing's SQL and arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// listingStatement is the statement the API's store runs for the first page
+// of a GET /cases query; nil for none.
+func listingStatement(listFilter string) (*statement, error) {
+	if listFilter == "" {
+		return nil, nil
+	}
+	values, err := url.ParseQuery(listFilter)
+	if err != nil {
+		return nil, fmt.Errorf("--list-filter: %w", err)
+	}
+	q, err := api.ParseCaseListing(values)
+	if err != nil {
+		return nil, fmt.Errorf("--list-filter: %w", err)
+	}
+	sql, args := store.ListingStatement(q)
+	return &statement{sql: sql, args: args}, nil
+}
+
+func startSQLBaseline(ctx context.Context, cfg config.Config, listFilter string, m mix, targets *readTargets, rec *Recorder) (Do, func(), error) {
 	reads, err := readsOf(m, targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	filtered, err := listingStatement(listFilter)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -143,7 +177,7 @@ func startSQLBaseline(ctx context.Context, cfg config.Config, m mix, targets *re
 	do := func(ctx context.Context, _ int, scheduled time.Time) {
 		op := reads.pick()
 		t, _ := targets.pick()
-		sql, args := baselineQuery(op, t)
+		sql, args := baselineQuery(op, t, filtered)
 		o := Outcome{Status: 200}
 		rows, err := pool.Query(ctx, sql, args...)
 		if err == nil {

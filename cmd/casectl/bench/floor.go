@@ -32,23 +32,28 @@ import (
 const floorTimeout = 10 * time.Second
 
 func floorServerCommand(cfg config.Config) *cobra.Command {
-	var addr string
+	var addr, listFilter string
 	cmd := &cobra.Command{
 		Use:    "floor-server",
 		Short:  "Serve the SQL baseline's reads over bare HTTP until stdin closes (for load --baseline http)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serveFloor(cmd.Context(), cfg, addr, os.Stdin, cmd.OutOrStdout())
+			return serveFloor(cmd.Context(), cfg, addr, listFilter, os.Stdin, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "address to listen on")
+	cmd.Flags().StringVar(&listFilter, "list-filter", "", "answer GET /cases with the store's statement for this query")
 	return cmd
 }
 
 // serveFloor prints the root URL it serves on out, then serves until stop
 // reaches its end (the load tool closes the pipe, or exits) or ctx ends.
-func serveFloor(ctx context.Context, cfg config.Config, addr string, stop io.Reader, out io.Writer) error {
+func serveFloor(ctx context.Context, cfg config.Config, addr, listFilter string, stop io.Reader, out io.Writer) error {
+	filtered, err := listingStatement(listFilter)
+	if err != nil {
+		return err
+	}
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, nil)
 	if err != nil {
 		return err
@@ -58,7 +63,7 @@ func serveFloor(ctx context.Context, cfg config.Config, addr string, stop io.Rea
 	if err != nil {
 		return err
 	}
-	server := &fasthttp.Server{Handler: floorHandler(pool), NoDefaultServerHeader: true}
+	server := &fasthttp.Server{Handler: floorHandler(pool, filtered), NoDefaultServerHeader: true}
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ln) }()
 	fmt.Fprintf(out, "http://%s\n", ln.Addr())
@@ -77,8 +82,8 @@ func serveFloor(ctx context.Context, cfg config.Config, addr string, stop io.Rea
 }
 
 // floorHandler answers GET /cases/{id} and GET /cases?customer-id=&state=
-// with the baseline's queries.
-func floorHandler(pool *pgxpool.Pool) fasthttp.RequestHandler {
+// with the baseline's queries; with filtered, every list with its statement.
+func floorHandler(pool *pgxpool.Pool, filtered *statement) fasthttp.RequestHandler {
 	return func(c *fasthttp.RequestCtx) {
 		path := string(c.Path())
 		id, isGet := strings.CutPrefix(path, "/cases/")
@@ -96,7 +101,7 @@ func floorHandler(pool *pgxpool.Pool) fasthttp.RequestHandler {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), floorTimeout)
 		defer cancel()
-		sql, args := baselineQuery(op, t)
+		sql, args := baselineQuery(op, t, filtered)
 		rows, err := pool.Query(ctx, sql, args...)
 		if err != nil {
 			c.SetStatusCode(fasthttp.StatusInternalServerError)
@@ -133,7 +138,7 @@ func startHTTPBaseline(o loadOptions, m mix, tokens []string, targets *readTarge
 	if err != nil {
 		return nil, nil, err
 	}
-	server := exec.Command(exe, "floor-server")
+	server := exec.Command(exe, "floor-server", "--list-filter", o.listFilter)
 	server.Stderr = os.Stderr
 	stop, err := server.StdinPipe()
 	if err != nil {

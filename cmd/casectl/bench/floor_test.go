@@ -32,7 +32,7 @@ func TestFloorServerAnswersTheAPIsReadRoutes(t *testing.T) {
 	announced, announce := io.Pipe()
 	served := make(chan error, 1)
 	go func() {
-		served <- serveFloor(ctx, config.Config{DatabaseURL: dbURL, DatabaseMaxConns: 2}, "127.0.0.1:0", stopReader, announce)
+		served <- serveFloor(ctx, config.Config{DatabaseURL: dbURL, DatabaseMaxConns: 2}, "127.0.0.1:0", "", stopReader, announce)
 	}()
 	root, err := bufio.NewReader(announced).ReadString('\n')
 	require.NoError(t, err)
@@ -55,7 +55,7 @@ func TestFloorServerAnswersTheAPIsReadRoutes(t *testing.T) {
 	require.NoError(t, o.Err)
 	// The body is the rows' raw bytes, each value and row closed by a
 	// separator; binary values may hold either byte, so rebuild it to compare.
-	sql, args := baselineQuery("list", target)
+	sql, args := baselineQuery("list", target, nil)
 	rows, err := pool.Query(ctx, sql, args...)
 	require.NoError(t, err)
 	var want []byte
@@ -80,4 +80,24 @@ func TestFloorServerAnswersTheAPIsReadRoutes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the floor server did not stop when its stdin ended")
 	}
+}
+
+// TestListFilterRunsTheStoresStatement: with --list-filter, the floors list
+// with the statement the store runs for that query, and a bad query stops
+// them before they start.
+func TestListFilterRunsTheStoresStatement(t *testing.T) {
+	filtered, err := listingStatement("queue=cards&state=Accepted,Resolved&sort=resolve-by&page-size=50")
+	require.NoError(t, err)
+	want, wantArgs := store.ListingStatement(store.CaseQuery{
+		Filter: store.CaseFilter{Queue: "cards", States: []casefile.State{casefile.StateAccepted, casefile.StateResolved}},
+		Order:  store.DeadlineFirst, Page: store.Page{Number: 1, Size: 50}})
+	require.Equal(t, &statement{sql: want, args: wantArgs}, filtered)
+
+	none, err := listingStatement("")
+	require.NoError(t, err)
+	require.Nil(t, none)
+	_, err = listingStatement("colour=red")
+	require.ErrorContains(t, err, "colour is not a query parameter")
+	_, err = listingStatement("sort=newest")
+	require.ErrorContains(t, err, "sort must be one of")
 }

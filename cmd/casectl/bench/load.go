@@ -42,6 +42,9 @@ type loadOptions struct {
 	rounds     int
 	workerURL  string
 	timeline   string
+	// listFilter, if set, is the GET /cases query of every list, in place
+	// of a customer's page.
+	listFilter string
 }
 
 // Bounds that keep a load run from running away.
@@ -105,6 +108,7 @@ func loadCommand(cfg config.Config) *cobra.Command {
 	f.DurationVar(&o.callbackIn, "callback-in", 2*time.Minute, "how far ahead created callbacks are due")
 	f.StringVar(&o.ledgerFile, "ledger", "", "write every case this run created and the state its last 2xx write set, for casectl verify")
 	f.StringVar(&o.baseline, "baseline", "", "also run the plan without the API first: temporal (creates), sql (get, list on pgx) or http (get, list on pgx behind a bare HTTP server); codec runs the temporal baseline unencrypted against itself encrypted, in the API's place")
+	f.StringVar(&o.listFilter, "list-filter", "", "list with this GET /cases query (e.g. queue=cards&sort=resolve-by) instead of a sampled customer's page in a state; the sql and http baselines run the store's statement for it")
 	f.IntVar(&o.rounds, "rounds", 1, "run baseline and API this many times, baseline first in odd rounds and API first in even ones, and report the median ratios (state on the servers grows between phases)")
 	f.StringVar(&o.timeline, "timeline", "", "write the 2xx answers and the failed attempts of every second, as JSON lines, for casectl recovery")
 	f.StringVar(&o.workerURL, "worker-metrics", "", "worker /metrics URL whose RSS to report as well, e.g. http://127.0.0.1:8081/metrics")
@@ -271,7 +275,7 @@ func runBaseline(ctx context.Context, cfg config.Config, o loadOptions, m mix, t
 		stages = newStageWatch(baselineStages, map[string]prometheus.Gatherer{"baseline": registry})
 		do, cleanup, err = startTemporalBaseline(ctx, cfg, rec, registry, o.baseline == "codec")
 	case "sql":
-		do, cleanup, err = startSQLBaseline(ctx, cfg, m, targets, rec)
+		do, cleanup, err = startSQLBaseline(ctx, cfg, o.listFilter, m, targets, rec)
 	case "http":
 		do, cleanup, err = startHTTPBaseline(o, m, tokens, targets, rec)
 	}
