@@ -11,8 +11,8 @@ import (
 	"github.com/bank/caseservice/store"
 )
 
-// maxFeedPageSize bounds a page of the changes feed.
-const maxFeedPageSize = 1000
+// MaxFeedPageSize bounds a page of the changes feed.
+const MaxFeedPageSize = 1000
 
 // feedPage is an answer of GET /changes: the rows after the position the
 // request gave, and the token to ask for the ones after them (the same
@@ -31,7 +31,7 @@ func (h *handlers) changes(c *fiber.Ctx) error {
 	}
 	var v validator
 	q := newQuery(c, &v, "after", "page-size")
-	size := q.positive("page-size", 100, maxFeedPageSize)
+	size := q.positive("page-size", 100, MaxFeedPageSize)
 	after, ok := parseFeedToken(c.Query("after"))
 	if !ok {
 		v.add("after", "is not a token this feed gave out")

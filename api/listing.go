@@ -182,4 +182,3 @@ func (q query) time(name string) time.Time {
 	}
 	return t.UTC()
 }
-

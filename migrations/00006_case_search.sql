@@ -44,6 +44,14 @@ CREATE TABLE case_tallies (
     PRIMARY KEY (state, case_type, case_class, importance, queue, escalated, callback_status, assigned, shard)
 );
 
+-- Each agent's cases per state, for the count of an agent's work list.
+CREATE TABLE case_assignee_counts (
+    assignee_id text   NOT NULL,
+    state       text   NOT NULL,
+    n           bigint NOT NULL,
+    PRIMARY KEY (assignee_id, state)
+);
+
 -- +goose StatementBegin
 CREATE FUNCTION tally_case_filters() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -55,6 +63,10 @@ BEGIN
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
         ON CONFLICT (state, case_type, case_class, importance, queue, escalated, callback_status, assigned, shard)
         DO UPDATE SET n = t.n + EXCLUDED.n;
+        INSERT INTO case_assignee_counts AS a
+        SELECT assignee_id, state, count(*) FROM new_rows WHERE assignee_id IS NOT NULL
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (assignee_id, state) DO UPDATE SET n = a.n + EXCLUDED.n;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO case_tallies AS t
         SELECT s, ct, cc, i, q, e, cs, a, sh, sum(delta) FROM (
@@ -65,14 +77,27 @@ BEGIN
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING sum(delta) <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
         ON CONFLICT (state, case_type, case_class, importance, queue, escalated, callback_status, assigned, shard)
         DO UPDATE SET n = t.n + EXCLUDED.n;
+        INSERT INTO case_assignee_counts AS a
+        SELECT ai, st, sum(delta) FROM (
+            SELECT assignee_id, state, 1 FROM new_rows WHERE assignee_id IS NOT NULL
+            UNION ALL
+            SELECT assignee_id, state, -1 FROM old_rows WHERE assignee_id IS NOT NULL
+        ) AS changes (ai, st, delta)
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (assignee_id, state) DO UPDATE SET n = a.n + EXCLUDED.n;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO case_tallies AS t
         SELECT state, case_type, case_class, importance, COALESCE(queue, ''), escalated, COALESCE(callback_status, ''), assignee_id IS NOT NULL, hashtext(case_id) & 7, -count(*) FROM old_rows
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
         ON CONFLICT (state, case_type, case_class, importance, queue, escalated, callback_status, assigned, shard)
         DO UPDATE SET n = t.n + EXCLUDED.n;
+        INSERT INTO case_assignee_counts AS a
+        SELECT assignee_id, state, -count(*) FROM old_rows WHERE assignee_id IS NOT NULL
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (assignee_id, state) DO UPDATE SET n = a.n + EXCLUDED.n;
     ELSE
         DELETE FROM case_tallies;
+        DELETE FROM case_assignee_counts;
     END IF;
     RETURN NULL;
 END
@@ -92,8 +117,11 @@ CREATE TRIGGER cases_tally_filters_truncate AFTER TRUNCATE ON cases
 INSERT INTO case_tallies
 SELECT state, case_type, case_class, importance, COALESCE(queue, ''), escalated, COALESCE(callback_status, ''), assignee_id IS NOT NULL, hashtext(case_id) & 7, count(*) FROM cases
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+INSERT INTO case_assignee_counts
+SELECT assignee_id, state, count(*) FROM cases WHERE assignee_id IS NOT NULL GROUP BY 1, 2;
 
 -- +goose Down
+DROP TABLE case_assignee_counts;
 DROP TABLE case_tallies;
 DROP FUNCTION tally_case_filters() CASCADE;
 DROP INDEX cases_escalated_by_registration;

@@ -123,6 +123,13 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
 	return out, nil
 }
 
+// narrowsByAssigneeAndStateOnly says whether case_assignee_counts can count f's cases.
+func (f CaseFilter) narrowsByAssigneeAndStateOnly() bool {
+	other := f
+	other.AssigneeID, other.States = "", nil
+	return f.AssigneeID != "" && other.narrowsByStateAndTypeOnly() && other.CaseType == ""
+}
+
 // registrationRange says whether f bounds the registration date.
 func (f CaseFilter) registrationRange() bool {
 	return !f.RegisteredFrom.IsZero() || !f.RegisteredTo.IsZero()
@@ -184,10 +191,10 @@ func customerPageSQL(args *sqlArgs, q CaseQuery, offset, limit int) string {
 	return b.String()
 }
 
-// countSQL counts the cases that match q's filter: from case_counts or
-// case_tallies where the filter is one of theirs, one agent's cases from
-// the assignee index, and a registration range up to CountLimit cases
-// along the listing's own index.
+// countSQL counts the cases that match q's filter: from case_counts,
+// case_tallies or case_assignee_counts where the filter is one of theirs,
+// one agent's cases with other filters from the assignee index, and a
+// registration range up to CountLimit cases along the listing's own index.
 func countSQL(args *sqlArgs, q CaseQuery) string {
 	f := q.Filter
 	switch {
@@ -199,6 +206,9 @@ func countSQL(args *sqlArgs, q CaseQuery) string {
 		return "SELECT COALESCE(sum(k.n), 0) FROM case_counts AS k WHERE " + strings.Join(conditions, " AND ")
 	case !f.registrationRange() && f.CustomerID == "" && f.AssigneeID == "":
 		return "SELECT COALESCE(sum(k.n), 0) FROM case_tallies AS k WHERE " + strings.Join(tallyConditions(args, f), " AND ")
+	case f.narrowsByAssigneeAndStateOnly():
+		return "SELECT COALESCE(sum(k.n), 0) FROM case_assignee_counts AS k WHERE k.assignee_id = " + args.add(f.AssigneeID) +
+			" AND " + stateCondition(args, f.States, "k")
 	case !f.registrationRange():
 		return "SELECT count(*) FROM cases AS c WHERE " + strings.Join(filterConditions(args, f, "c"), " AND ")
 	default:
@@ -210,7 +220,7 @@ func countSQL(args *sqlArgs, q CaseQuery) string {
 // CountLimit bounds the count of a listing by registration range: counting
 // every case of a wide range would read them all. Past it, CasePage says
 // only that more cases match.
-const CountLimit = 10_000
+const CountLimit = 1000
 
 // tallyConditions are f's conditions on case_tallies' columns.
 func tallyConditions(args *sqlArgs, f CaseFilter) []string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/config"
 	"github.com/bank/caseservice/internal/platform/devissuer"
 )
@@ -39,8 +40,8 @@ func followCommand(cfg config.Config) *cobra.Command {
 			"and saving prints that page again (at least once: consumers key on case-id and version-num).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.pageSize < 1 || o.pageSize > 1000 || o.poll <= 0 {
-				return errors.New("--page-size is 1 to 1000 and --poll positive")
+			if o.pageSize < 1 || o.pageSize > api.MaxFeedPageSize || o.poll <= 0 {
+				return fmt.Errorf("--page-size is 1 to %d and --poll positive", api.MaxFeedPageSize)
 			}
 			if o.token == "" {
 				issuer, err := devissuer.Load(cfg.Auth.DevKeyFile, cfg.Auth.Issuer, cfg.Auth.Audience)

@@ -48,7 +48,13 @@ type rendered struct {
 // does not have, or a duplicate one, fails the test.
 func render(t *testing.T, overrides map[string]any) rendered {
 	t.Helper()
-	chart, err := loader.Load(chartDir)
+	return renderChart(t, chartDir, overrides)
+}
+
+// renderChart is render for the chart in dir.
+func renderChart(t *testing.T, dir string, overrides map[string]any) rendered {
+	t.Helper()
+	chart, err := loader.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,15 +126,17 @@ func all[T runtime.Object](r rendered) []T {
 	return found
 }
 
-func TestChartLints(t *testing.T) {
+func TestChartsLint(t *testing.T) {
 	kv, err := common.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	result := lint.RunAll(chartDir, nil, "customer-cases", lint.WithKubeVersion(kv))
-	for _, m := range result.Messages {
-		if m.Severity > support.InfoSev {
-			t.Error(m)
+	for _, dir := range []string{chartDir, temporalChartDir} {
+		result := lint.RunAll(dir, nil, "customer-cases", lint.WithKubeVersion(kv))
+		for _, m := range result.Messages {
+			if m.Severity > support.InfoSev {
+				t.Error(dir, m)
+			}
 		}
 	}
 }
@@ -277,9 +285,34 @@ func TestSecretsAreNotValuesOfTheChart(t *testing.T) {
 // resources, and (for long-running pods) probes on a declared port.
 func checkPod(t *testing.T, spec corev1.PodSpec, longRunning bool) {
 	t.Helper()
+	checkLockedDown(t, spec, nonrootUID)
+	for _, c := range append(spec.InitContainers, spec.Containers...) {
+		if !strings.HasPrefix(c.Command[0], "/usr/local/bin/") {
+			t.Errorf("%s runs %s, not one of the image's commands", c.Name, c.Command[0])
+		}
+		if !longRunning {
+			continue
+		}
+		for probe, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+			if p == nil || p.HTTPGet == nil {
+				t.Errorf("%s: no HTTP %s probe", c.Name, probe)
+				continue
+			}
+			if !slices.ContainsFunc(c.Ports, func(port corev1.ContainerPort) bool { return port.Name == p.HTTPGet.Port.String() }) {
+				t.Errorf("%s: %s probe on port %s, which the container does not declare", c.Name, probe, p.HTTPGet.Port.String())
+			}
+		}
+	}
+}
+
+// checkLockedDown holds a pod to what every pod of both charts must be: run
+// as uid without root, privileges or a service account token, read-only,
+// every container with CPU and memory requests and limits.
+func checkLockedDown(t *testing.T, spec corev1.PodSpec, uid int64) {
+	t.Helper()
 	pod := spec.SecurityContext
-	if pod == nil || pod.RunAsNonRoot == nil || !*pod.RunAsNonRoot || pod.RunAsUser == nil || *pod.RunAsUser != nonrootUID {
-		t.Errorf("pod security context %+v: want runAsNonRoot and user %d", pod, nonrootUID)
+	if pod == nil || pod.RunAsNonRoot == nil || !*pod.RunAsNonRoot || pod.RunAsUser == nil || *pod.RunAsUser != uid {
+		t.Errorf("pod security context %+v: want runAsNonRoot and user %d", pod, uid)
 	}
 	if pod == nil || pod.SeccompProfile == nil || pod.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Error("pod without the RuntimeDefault seccomp profile")
@@ -305,21 +338,6 @@ func checkPod(t *testing.T, spec corev1.PodSpec, longRunning bool) {
 			}
 			if _, ok := c.Resources.Limits[r]; !ok {
 				t.Errorf("%s: no %s limit", c.Name, r)
-			}
-		}
-		if !strings.HasPrefix(c.Command[0], "/usr/local/bin/") {
-			t.Errorf("%s runs %s, not one of the image's commands", c.Name, c.Command[0])
-		}
-		if !longRunning {
-			continue
-		}
-		for probe, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
-			if p == nil || p.HTTPGet == nil {
-				t.Errorf("%s: no HTTP %s probe", c.Name, probe)
-				continue
-			}
-			if !slices.ContainsFunc(c.Ports, func(port corev1.ContainerPort) bool { return port.Name == p.HTTPGet.Port.String() }) {
-				t.Errorf("%s: %s probe on port %s, which the container does not declare", c.Name, probe, p.HTTPGet.Port.String())
 			}
 		}
 	}

@@ -49,7 +49,7 @@ func TestTemporalChartValuesMatchTheLocalCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	template, err := os.ReadFile("../../deployments/temporal/cluster.yaml")
+	template, err := os.ReadFile(temporalChartDir + "/config/cluster.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +78,7 @@ func TestTemporalChartValuesMatchTheLocalCluster(t *testing.T) {
 		t.Error("elasticsearch is on; visibility is on Postgres")
 	}
 
-	script, err := os.ReadFile("../../scripts/cluster")
-	if err != nil {
-		t.Fatal(err)
-	}
-	local := map[string]int{}
-	for _, m := range regexp.MustCompile(`(?m)^server temporal-\S+ (\w+) `).FindAllSubmatch(script, -1) {
-		local[string(m[1])]++
-	}
+	local := makeClusterProcesses(t)
 	for name, s := range map[string]service{
 		"frontend": values.Server.Frontend, "history": values.Server.History,
 		"matching": values.Server.Matching, "worker": values.Server.Worker,

@@ -44,6 +44,12 @@ type Case struct {
 	Queue                *string
 }
 
+type CaseAssigneeCount struct {
+	AssigneeID string
+	State      string
+	N          int64
+}
+
 type CaseCount struct {
 	State    string
 	CaseType string
