@@ -28,8 +28,8 @@ CREATE INDEX cases_escalated_by_registration ON cases (registration_date DESC, c
 -- Exact case counts by every low-cardinality filter of GET /cases, kept
 -- like case_counts (00001) by statement triggers, so that the total-count
 -- of a page filtered by queue, class, importance, escalation, callback
--- status or being unassigned sums a few hundred counters instead of
--- counting the cases. Absent values count under ''.
+-- status or being unassigned sums counters (≈ 5,600 rows at a million
+-- cases, of which a filter reads its share) instead of counting the cases. Absent values count under ''.
 CREATE TABLE case_tallies (
     state           text    NOT NULL,
     case_type       text    NOT NULL,

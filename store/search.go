@@ -83,8 +83,8 @@ type CasePage struct {
 // Cases returns a page of the cases that match the query's filter, in its
 // order. One customer's cases are a few rows, read from the customer index
 // and numbered, with their count riding on every row; other listings walk
-// an index in the listing's order (migrations 00006) with the count from
-// case_counts where the filter allows, else counted in the same statement.
+// an index in the listing's order (migrations/00006_case_search.sql), with
+// the count in the same statement (countSQL).
 func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
 	if q.Order == "" {
 		q.Order = NewestFirst
@@ -334,7 +334,7 @@ func filterConditions(args *sqlArgs, f CaseFilter, alias string) []string {
 }
 
 // orderBy is the ORDER BY list of an order; each matches an index's
-// expressions (migrations 00006) so that the index serves it.
+// expressions (migrations/00006_case_search.sql) so that the index serves it.
 func orderBy(o CaseOrder, alias string) string {
 	switch o {
 	case OldestFirst:
