@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.uber.org/zap"
 
+	"github.com/bank/caseservice/api"
 	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/cmd/casectl/bench"
 	"github.com/bank/caseservice/config"
@@ -198,24 +200,19 @@ func casesCommand(cfg config.Config) *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	var filter store.CaseFilter
-	var state string
+	var state, listing string
 	var page store.Page
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List cases, newest first (active ones unless --state)",
+		Short: "List cases, newest first (active ones unless --state), or as GET /cases lists them (--query)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if state != "" {
-				if !slices.Contains(casefile.States, casefile.State(state)) {
-					return fmt.Errorf("--state %q: want Accepted, Resolved or Closed", state)
-				}
-				filter.States = []casefile.State{casefile.State(state)}
-			}
-			if page.Number < 1 || page.Size < 1 || page.Size > 1000 {
-				return errors.New("--page must be at least 1 and --size 1 to 1000")
+			q, err := casesQuery(listing, state, filter, page)
+			if err != nil {
+				return err
 			}
 			return withStore(cmd.Context(), cfg, func(st *store.Store) error {
-				found, err := st.Cases(cmd.Context(), store.CaseQuery{Filter: filter, Page: page})
+				found, err := st.Cases(cmd.Context(), q)
 				if err != nil {
 					return err
 				}
@@ -228,6 +225,10 @@ func casesCommand(cfg config.Config) *cobra.Command {
 	list.Flags().StringVar(&filter.CaseType, "case-type", "", "only cases of this type")
 	list.Flags().IntVar(&page.Number, "page", 1, "page number")
 	list.Flags().IntVar(&page.Size, "size", 20, "cases per page")
+	list.Flags().StringVar(&listing, "query", "", "a GET /cases query, e.g. 'queue=cards&assignee-id=none&sort=resolve-by' (in place of the other flags)")
+	list.MarkFlagsMutuallyExclusive("query", "state")
+	list.MarkFlagsMutuallyExclusive("query", "customer-id")
+	list.MarkFlagsMutuallyExclusive("query", "case-type")
 
 	get := &cobra.Command{
 		Use:   "get CASE-ID",
@@ -280,15 +281,49 @@ func casesCommand(cfg config.Config) *cobra.Command {
 	return cmd
 }
 
+// casesQuery is the listing casectl cases list asks for: a GET /cases query
+// as the API reads it, or the flags.
+func casesQuery(listing, state string, filter store.CaseFilter, page store.Page) (store.CaseQuery, error) {
+	if listing != "" {
+		values, err := url.ParseQuery(listing)
+		if err != nil {
+			return store.CaseQuery{}, fmt.Errorf("--query: %w", err)
+		}
+		q, err := api.ParseCaseListing(values)
+		if err != nil {
+			return store.CaseQuery{}, fmt.Errorf("--query: %w", err)
+		}
+		return q, nil
+	}
+	if state != "" {
+		if !slices.Contains(casefile.States, casefile.State(state)) {
+			return store.CaseQuery{}, fmt.Errorf("--state %q: want Accepted, Resolved or Closed", state)
+		}
+		filter.States = []casefile.State{casefile.State(state)}
+	}
+	if page.Number < 1 || page.Size < 1 || page.Size > 1000 {
+		return store.CaseQuery{}, errors.New("--page must be at least 1 and --size 1 to 1000")
+	}
+	return store.CaseQuery{Filter: filter, Page: page}, nil
+}
+
+// orDash shows an absent value as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 func printCases(out io.Writer, cases []casefile.Case, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(out).Encode(cases)
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "CASE\tCLASS\tTYPE\tCUSTOMER\tSTATE\tIMPORTANCE\tREGISTERED\tVERSION")
+	fmt.Fprintln(w, "CASE\tCLASS\tTYPE\tCUSTOMER\tSTATE\tIMPORTANCE\tQUEUE\tASSIGNEE\tREGISTERED\tVERSION")
 	for _, c := range cases {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.ID, c.Class, c.Type, c.CustomerID, c.State, c.Importance,
-			c.RegisteredAt.Format(time.RFC3339), c.Version)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.ID, c.Class, c.Type, c.CustomerID, c.State, c.Importance,
+			orDash(c.Queue), orDash(c.AssigneeID), c.RegisteredAt.Format(time.RFC3339), c.Version)
 	}
 	return w.Flush()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,9 +11,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bank/caseservice/casefile"
 	"github.com/bank/caseservice/config"
+	"github.com/bank/caseservice/internal/pgtest"
 	"github.com/bank/caseservice/internal/platform/auth"
 	"github.com/bank/caseservice/internal/platform/devissuer"
+	"github.com/bank/caseservice/store"
 )
 
 func TestTokenMintsWhatTheAPIAccepts(t *testing.T) {
@@ -47,4 +51,22 @@ func TestSearchAttributesAreListedForTheCLI(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"search-attributes"}, &out))
 	require.Contains(t, out.String(), "CaseState=Keyword\n")
 	require.Contains(t, out.String(), "CallbackAt=Datetime\n")
+}
+
+func TestCasesListTakesTheAPIsQuery(t *testing.T) {
+	pool, dbURL := pgtest.New(t)
+	_, _, err := store.New(pool).Seed(context.Background(), store.SeedSpec{Cases: 400, Customers: 10, Span: time.Hour, Seed: 3}, time.Now())
+	require.NoError(t, err)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("AUTH_DEV_KEY_FILE", filepath.Join(t.TempDir(), "key.json"))
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"cases", "list", "--json", "--query", "queue=cards&state=Accepted,Resolved,Closed&page-size=100"}, &out))
+	var cases []casefile.Case
+	require.NoError(t, json.Unmarshal(out.Bytes(), &cases))
+	require.NotEmpty(t, cases)
+	for _, c := range cases {
+		require.Equal(t, "cards", c.Queue)
+	}
+	require.ErrorContains(t, run(context.Background(), []string{"cases", "list", "--query", "sort=newest"}, &bytes.Buffer{}), "--query: sort")
+	require.Error(t, run(context.Background(), []string{"cases", "list", "--query", "queue=cards", "--state", "Closed"}, &bytes.Buffer{}))
 }
