@@ -62,12 +62,8 @@ func ParseCaseListing(values url.Values) (store.CaseQuery, error) {
 		}
 	}
 	filter, order, page := readCaseListing(query{get: values.Get, v: &v})
-	if err := v.err(); err != nil {
-		var invalid *validationError
-		if errors.As(err, &invalid) && len(invalid.params) > 0 {
-			return store.CaseQuery{}, errors.New(invalid.params[0].Name + " " + invalid.params[0].Reason)
-		}
-		return store.CaseQuery{}, err
+	if len(v.params) > 0 {
+		return store.CaseQuery{}, errors.New(v.params[0].Name + " " + v.params[0].Reason)
 	}
 	return store.CaseQuery{Filter: filter, Order: order, Page: page}, nil
 }

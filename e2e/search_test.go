@@ -28,9 +28,7 @@ func (s *stack) list(t *testing.T, query string) []listed {
 	for range 1000 {
 		status, page := s.call(t, "GET", path, nil)
 		require.Equal(t, http.StatusOK, status, "%s: %v", path, page)
-		for _, item := range page["Items"].([]any) {
-			out = append(out, item.(map[string]any))
-		}
+		out = append(out, pageItems(page)...)
 		next, ok := page["next-page-token"].(string)
 		if !ok {
 			return out

@@ -65,9 +65,10 @@ func CursorAfter(c *casefile.Case) CaseCursor {
 // After the page that follows that cursor.
 type CaseQuery struct {
 	Filter CaseFilter
-	Order  CaseOrder
-	Page   Page
-	After  *CaseCursor
+	// Order "" is NewestFirst.
+	Order CaseOrder
+	Page  Page
+	After *CaseCursor
 }
 
 // CasePage is one page of cases.
@@ -86,9 +87,6 @@ type CasePage struct {
 // an index in the listing's order (migrations/00006_case_search.sql), with
 // the count in the same statement (countSQL).
 func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
-	if q.Order == "" {
-		q.Order = NewestFirst
-	}
 	offset := q.Page.offset()
 	if q.After != nil {
 		offset = 0
@@ -139,9 +137,6 @@ func (f CaseFilter) registrationRange() bool {
 // for q's first page, for tools that measure it without the store (the
 // load tool's floors).
 func ListingStatement(q CaseQuery) (string, []any) {
-	if q.Order == "" {
-		q.Order = NewestFirst
-	}
 	sql, args := listingSQL(q, 0, q.Page.Size+1)
 	return sql, args
 }
@@ -333,38 +328,52 @@ func filterConditions(args *sqlArgs, f CaseFilter, alias string) []string {
 	return conditions
 }
 
-// orderBy is the ORDER BY list of an order; each matches an index's
-// expressions (migrations/00006_case_search.sql) so that the index serves it.
-func orderBy(o CaseOrder, alias string) string {
+// sortKey is an order's leading expression and its direction; the case id
+// follows it in the same direction. Each matches an index's expressions
+// (migrations/00006_case_search.sql) so that the index serves the order.
+func sortKey(o CaseOrder, alias string) (key string, descending bool) {
 	switch o {
 	case OldestFirst:
-		return alias + ".registration_date, " + alias + ".case_id"
+		return alias + ".registration_date", false
 	case DeadlineFirst:
-		return "COALESCE(" + alias + ".resolve_by, 'infinity'), " + alias + ".case_id"
+		return "COALESCE(" + alias + ".resolve_by, 'infinity')", false
 	case MostImportantFirst:
-		return "importance_rank(" + alias + ".importance) DESC, " + alias + ".case_id DESC"
+		return "importance_rank(" + alias + ".importance)", true
 	default:
-		return alias + ".registration_date DESC, " + alias + ".case_id DESC"
+		return alias + ".registration_date", true
 	}
+}
+
+// orderBy is the ORDER BY list of an order.
+func orderBy(o CaseOrder, alias string) string {
+	key, descending := sortKey(o, alias)
+	if descending {
+		return key + " DESC, " + alias + ".case_id DESC"
+	}
+	return key + ", " + alias + ".case_id"
 }
 
 // keysetCondition selects the cases after the cursor in the order.
 func keysetCondition(args *sqlArgs, o CaseOrder, after CaseCursor, alias string) string {
-	id := alias + ".case_id"
+	var value string
 	switch o {
-	case OldestFirst:
-		return "(" + alias + ".registration_date, " + id + ") > (" + args.add(after.RegisteredAt) + ", " + args.add(after.CaseID) + ")"
 	case DeadlineFirst:
 		deadline := pgtype.Timestamptz{InfinityModifier: pgtype.Infinity, Valid: true}
 		if after.ResolveBy != nil {
 			deadline = pgtype.Timestamptz{Time: *after.ResolveBy, Valid: true}
 		}
-		return "(COALESCE(" + alias + ".resolve_by, 'infinity'), " + id + ") > (" + args.add(deadline) + "::timestamptz, " + args.add(after.CaseID) + ")"
+		value = args.add(deadline) + "::timestamptz"
 	case MostImportantFirst:
-		return "(importance_rank(" + alias + ".importance), " + id + ") < (" + args.add(ImportanceRank(after.Importance)) + "::int, " + args.add(after.CaseID) + ")"
+		value = args.add(ImportanceRank(after.Importance)) + "::int"
 	default:
-		return "(" + alias + ".registration_date, " + id + ") < (" + args.add(after.RegisteredAt) + ", " + args.add(after.CaseID) + ")"
+		value = args.add(after.RegisteredAt)
 	}
+	key, descending := sortKey(o, alias)
+	beyond := " > "
+	if descending {
+		beyond = " < "
+	}
+	return "(" + key + ", " + alias + ".case_id)" + beyond + "(" + value + ", " + args.add(after.CaseID) + ")"
 }
 
 // ImportanceRank is the SQL function importance_rank: an importance's place
