@@ -115,7 +115,7 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
 			return CasePage{}, mapError("count cases", err)
 		}
 	}
-	if out.Total > CountLimit && q.Filter.CustomerID == "" && q.Filter.registrationRange() {
+	if out.Total > CountLimit && q.Filter.countedUpToLimit() {
 		out.Total, out.TotalAtLeast = CountLimit, true
 	}
 	return out, nil
@@ -126,6 +126,13 @@ func (f CaseFilter) narrowsByAssigneeAndStateOnly() bool {
 	other := f
 	other.AssigneeID, other.States = "", nil
 	return f.AssigneeID != "" && other.narrowsByStateAndTypeOnly() && other.CaseType == ""
+}
+
+// countedUpToLimit says whether f's cases are counted up to CountLimit:
+// a registration range across customers. One customer's cases are few and
+// always counted.
+func (f CaseFilter) countedUpToLimit() bool {
+	return f.registrationRange() && f.CustomerID == ""
 }
 
 // registrationRange says whether f bounds the registration date.
@@ -204,7 +211,7 @@ func countSQL(args *sqlArgs, q CaseQuery) string {
 	case f.narrowsByAssigneeAndStateOnly():
 		return "SELECT COALESCE(sum(k.n), 0) FROM case_assignee_counts AS k WHERE k.assignee_id = " + args.add(f.AssigneeID) +
 			" AND " + stateCondition(args, f.States, "k")
-	case !f.registrationRange():
+	case !f.countedUpToLimit():
 		return "SELECT count(*) FROM cases AS c WHERE " + strings.Join(filterConditions(args, f, "c"), " AND ")
 	default:
 		return "SELECT count(*) FROM (SELECT FROM cases AS c WHERE " + strings.Join(filterConditions(args, f, "c"), " AND ") +

@@ -380,4 +380,17 @@ func TestRegistrationRangesAreCountedUpToTheLimit(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM cases WHERE registration_date >= $1", t0.Add(-time.Hour)).Scan(&want))
 	require.Equal(t, want, narrow.Total)
 	require.Less(t, want, int64(store.CountLimit))
+
+	// One customer's cases are counted in full, also past the last page.
+	_, _, err = s.Seed(ctx, store.SeedSpec{Cases: store.CountLimit + 200, Customers: 1, Span: time.Hour, Seed: 6}, t0)
+	require.NoError(t, err)
+	var mine int64
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM cases WHERE customer_id = 'SEED0000000'").Scan(&mine))
+	for _, page := range []store.Page{{Number: 1, Size: 5}, {Number: 100_000, Size: 5}} {
+		theirs, err := s.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{CustomerID: "SEED0000000",
+			States: casefile.States, RegisteredFrom: t0.Add(-200 * time.Hour)}, Page: page})
+		require.NoError(t, err)
+		require.Equal(t, mine, theirs.Total, "page %d", page.Number)
+		require.False(t, theirs.TotalAtLeast)
+	}
 }
