@@ -263,15 +263,15 @@ func (r *caseRun) hasCallbackAt(at time.Time) bool {
 	return r.c.CallbackStatus == casefile.CallbackScheduled && r.c.CallbackAt != nil && r.c.CallbackAt.Equal(at)
 }
 
-// progress applies what the request changes and records it as one version;
-// a request that asks only for what the case already has records nothing.
+// progress applies what the request changes and records it as one version,
+// with a change of assignment as a version of its own before it; a request
+// that asks only for what the case already has records nothing.
 func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, error) {
-	assigned := Result{}
-	if req.Assignment.changes(&r.c) {
+	assigned := req.Assignment.changes(&r.c)
+	if assigned {
 		req.Assignment.applyTo(&r.c)
-		var err error
-		if assigned, err = r.commit(ctx, req.Editor, casefile.ChangeAssigned); err != nil {
-			return assigned, err
+		if result, err := r.commit(ctx, req.Editor, casefile.ChangeAssigned); err != nil {
+			return result, err
 		}
 	}
 	newState := req.State != "" && req.State != r.c.State
@@ -279,10 +279,9 @@ func (r *caseRun) progress(ctx workflow.Context, req ProgressRequest) (Result, e
 		req.ResolutionCode != "" && req.ResolutionCode != r.c.ResolutionCode
 	newCallback := req.CallbackAt != nil && !r.hasCallbackAt(*req.CallbackAt)
 	if !newState && !newResolution && !newCallback {
-		if assigned.Recorded {
-			return assigned, nil
-		}
-		return r.result(), nil
+		result := r.result()
+		result.Recorded = assigned
+		return result, nil
 	}
 	change := casefile.ChangeUpdated
 	switch {
